@@ -1,0 +1,62 @@
+# Tollgate: `make run` serves the site, `make test` runs every check CI runs.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8000
+export PORT
+
+# `manage.py check --deploy` reads production settings; these dummies only satisfy them.
+DEPLOY_CHECK_ENV := DJANGO_SETTINGS_MODULE=config.settings.production \
+	SECRET_KEY=deploy-check-only-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJ \
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/tollgate \
+	REDIS_URL=redis://127.0.0.1:6379/0 ALLOWED_HOSTS=tollgate.example.com
+
+.PHONY: run dev test lint typecheck services db demo clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime-installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime-installed
+
+services:
+	@scripts/services.sh
+
+db: $(VENV)/.runtime-installed services
+	@$(BIN)/python scripts/createdb.py
+
+## run: install, migrate, load demo data, serve with gunicorn on 127.0.0.1:$(PORT)
+run: export DJANGO_SETTINGS_MODULE := config.settings.local
+run: db
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py demo_load
+	@echo "Serving on http://127.0.0.1:$(PORT)/  (Ctrl-C stops)"
+	$(BIN)/gunicorn -c config/gunicorn.conf.py config.wsgi
+
+## dev: runserver with autoreload, for development
+dev: export DJANGO_SETTINGS_MODULE := config.settings.local
+dev: db
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.dev-installed
+	$(BIN)/mypy apps config
+
+## test: lint, types, migrations, deploy check, then pytest on real Postgres + Redis
+test: export DJANGO_SETTINGS_MODULE := config.settings.test
+test: $(VENV)/.dev-installed db lint typecheck
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(DEPLOY_CHECK_ENV) $(BIN)/python manage.py check --deploy --fail-level WARNING
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache staticfiles

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class AccountsConfig(AppConfig):
+    """Users, sign-in (allauth) and sessions."""
+
+    name = "apps.accounts"
+    label = "accounts"
+    verbose_name = "Accounts"

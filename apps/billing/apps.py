@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class BillingConfig(AppConfig):
+    """Stripe (through dj-stripe), webhooks, and the Access decision."""
+
+    name = "apps.billing"
+    label = "billing"
+    verbose_name = "Billing"

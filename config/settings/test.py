@@ -1,0 +1,20 @@
+"""Tests: real Postgres and Redis, on their own database and Redis db number."""
+
+from .base import *  # noqa: F403
+from .base import CACHES, REDIS_KEY_PREFIX, env
+
+# Redis db 15 and its own prefix keep test keys away from a developer's data;
+# tests flush this db between cases.
+TEST_REDIS_URL = env("TEST_REDIS_URL", default="redis://127.0.0.1:6379/15")
+for _alias in CACHES.values():
+    _alias["LOCATION"] = TEST_REDIS_URL
+    _alias["KEY_PREFIX"] = f"{REDIS_KEY_PREFIX}-test"
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, tests only
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+WHITENOISE_USE_FINDERS = True
+STATIC_ROOT = None  # nothing is collected outside production
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

@@ -1,0 +1,22 @@
+import pytest
+from django.conf import settings
+from django.core.cache import caches
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+
+def test_login_stores_the_session_in_redis(client, user, password, redis):
+    assert client.login(username=user.email, password=password)
+    session_key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    cache = caches[settings.SESSION_CACHE_ALIAS]
+    redis_key = cache.make_key(f"django.contrib.sessions.cached_db{session_key}")  # type: ignore[attr-defined]
+    assert redis.exists(redis_key)
+
+
+def test_session_survives_a_redis_flush(client, user, password, redis):
+    """cached_db keeps a durable copy in Postgres, so a Redis restart signs nobody out."""
+    client.login(username=user.email, password=password)
+    redis.flushdb()
+    response = client.get(reverse("web:home"))
+    assert response.wsgi_request.user == user
