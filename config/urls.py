@@ -1,11 +1,17 @@
 """Top-level routes: each app owns its own urls module."""
 
+from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+# Admin sign-in goes through allauth, so it is rate-limited and asks for MFA too.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
+admin.site.site_header = "Tollgate administration"
+
 urlpatterns = [
     path("", include("apps.core.urls")),
     path("", include("apps.web.urls")),
+    path("accounts/", include("allauth.urls")),
     path(settings.ADMIN_URL, admin.site.urls),
 ]

@@ -1,7 +1,31 @@
-from django.contrib import admin
-from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from typing import Any
 
+from allauth.usersessions.models import UserSession
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import URLPattern, path, reverse
+from django.views.decorators.http import require_POST
+
+from . import services
 from .models import User
+
+
+class UserSessionInline(admin.TabularInline):
+    """The user's signed-in sessions, read-only; ending them is a button on the page."""
+
+    model = UserSession
+    fields = ("ip", "user_agent", "created_at", "last_seen_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "Active sessions"
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(User)
@@ -19,3 +43,24 @@ class UserAdmin(DjangoUserAdmin):
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+    inlines = (UserSessionInline,)
+    actions = ("end_sessions",)
+    change_form_template = "admin/accounts/user/change_form.html"
+
+    @admin.action(description="End all sessions of the selected users")
+    def end_sessions(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        ended = sum(services.sessions_end_all(user=user) for user in queryset)
+        self.message_user(request, f"Ended {ended} session(s).", messages.SUCCESS)
+
+    def get_urls(self) -> list[URLPattern]:
+        end_view = self.admin_site.admin_view(require_POST(self.end_sessions_view))
+        custom = [path("<int:user_id>/end-sessions/", end_view, name="accounts_user_end_sessions")]
+        return custom + super().get_urls()
+
+    def end_sessions_view(self, request: HttpRequest, user_id: int) -> HttpResponseRedirect:
+        user = get_object_or_404(User, pk=user_id)
+        if not self.has_change_permission(request, user):
+            raise PermissionDenied
+        ended = services.sessions_end_all(user=user)
+        self.message_user(request, f"Ended {ended} session(s) of {user}.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:accounts_user_change", args=[user.pk]))

@@ -1,8 +1,32 @@
-"""Writes on users and their sessions. Views, admin and commands call these."""
+"""Writes on users and their sessions. Views, admin, receivers and commands call these."""
 
 import secrets
 
+from allauth.usersessions.models import UserSession
+from django.utils import timezone
+
 from .models import User
+
+
+def sessions_end_all(*, user: User, keep_session_key: str | None = None) -> int:
+    """End every session of `user` on the server (except `keep_session_key`).
+
+    Each session is deleted from Redis and Postgres, so its cookie is anonymous on the
+    very next request, on any device. Returns how many sessions were ended.
+    """
+    sessions = UserSession.objects.filter(user_id=user.pk)
+    if keep_session_key:
+        sessions = sessions.exclude(session_key=keep_session_key)
+    ended = 0
+    for session in sessions:
+        session.end()
+        ended += 1
+    return ended
+
+
+def session_touch(*, session_key: str) -> None:
+    """Record that a session was just used (shown as "last seen" in the sessions list)."""
+    UserSession.objects.filter(session_key=session_key).update(last_seen_at=timezone.now())
 
 
 def demo_admin_ensure(*, email: str, password: str | None) -> tuple[User, str | None]:

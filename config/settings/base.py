@@ -29,6 +29,16 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.google",
+    "allauth.socialaccount.providers.github",
+    "allauth.socialaccount.providers.discord",
+    "allauth.socialaccount.providers.microsoft",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.mfa",
+    "allauth.usersessions",
     "apps.core",
     "apps.accounts",
     "apps.billing",
@@ -43,6 +53,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "apps.accounts.middleware.SessionTimeoutMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -111,12 +123,105 @@ CACHES = {
 }
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_CACHE_ALIAS = "sessions"
+# Absolute lifetime (the cookie and the server-side record) and idle timeout, in seconds;
+# apps.accounts.middleware.SessionTimeoutMiddleware enforces both on the server.
 SESSION_COOKIE_AGE = env.int("SESSION_MAX_AGE", default=60 * 60 * 24 * 14)
+SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=60 * 60 * 24 * 2)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 
-# --- Users -----------------------------------------------------------------------
+# --- Users and sign-in (django-allauth) -------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "web:home"
+ACCOUNT_ADAPTER = "apps.accounts.adapters.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "apps.accounts.adapters.SocialAccountAdapter"
+ACCOUNT_ALLOW_SIGNUPS = env.bool("ACCOUNT_ALLOW_SIGNUPS", default=True)
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = env("ACCOUNT_EMAIL_VERIFICATION", default="mandatory")
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_PREVENT_ENUMERATION = True  # same answer for known and unknown emails
+ACCOUNT_LOGOUT_ON_GET = False
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_SESSION_REMEMBER = True
+# allauth's own limits, counted in the default (Redis) cache; merged over its defaults.
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/300s/key",
+    "signup": "20/m/ip",
+    "reset_password": "20/m/ip,5/m/key",
+}
+SOCIALACCOUNT_LOGIN_ON_GET = False  # a GET to a provider's login URL asks to confirm by POST
+# A provider-verified email that matches an account signs into it; unverified ones never do.
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"  # the provider's verified flag decides
+SOCIALACCOUNT_STORE_TOKENS = False
+
+
+def _oauth_app(prefix: str, **settings: object) -> list[dict[str, object]]:
+    """One provider app from `<PREFIX>_CLIENT_ID` / `_CLIENT_SECRET`, or none when unset."""
+    client_id = env.str(f"{prefix}_CLIENT_ID", default="")
+    if not client_id:
+        return []
+    secret = env.str(f"{prefix}_CLIENT_SECRET", default="")
+    return [{"client_id": client_id, "secret": secret, "settings": settings}]
+
+
+def _oidc_apps() -> list[dict[str, object]]:
+    """Generic OpenID Connect issuers: OIDC_PROVIDERS=keycloak,okta then OIDC_<ID>_* each."""
+    apps = []
+    for provider_id in env.list("OIDC_PROVIDERS", default=[]):
+        prefix = f"OIDC_{provider_id.upper().replace('-', '_')}"
+        for app in _oauth_app(prefix, server_url=env.str(f"{prefix}_SERVER_URL")):
+            app.update(provider_id=provider_id, name=env.str(f"{prefix}_NAME", default=provider_id))
+            apps.append(app)
+    return apps
+
+
+# Providers are configured from the environment only (no SocialApp rows); a provider
+# with no client id has no app, so its button does not show. PKCE wherever supported.
+SOCIALACCOUNT_PROVIDERS = {
+    "google": {
+        "APPS": _oauth_app("GOOGLE"),
+        "SCOPE": ["openid", "profile", "email"],
+        "OAUTH_PKCE_ENABLED": True,
+    },
+    "github": {
+        "APPS": _oauth_app("GITHUB"),
+        "SCOPE": ["read:user", "user:email"],
+        "OAUTH_PKCE_ENABLED": True,
+    },
+    "discord": {"APPS": _oauth_app("DISCORD"), "SCOPE": ["identify", "email"]},
+    "microsoft": {
+        "APPS": _oauth_app("MICROSOFT", tenant=env.str("MICROSOFT_TENANT", default="common")),
+        "OAUTH_PKCE_ENABLED": True,
+    },
+    "openid_connect": {"APPS": _oidc_apps(), "OAUTH_PKCE_ENABLED": True},
+}
+
+# Multi-factor authentication: authenticator apps, recovery codes and passkeys.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_TOTP_ISSUER = env("MFA_TOTP_ISSUER", default="Tollgate")
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
+# allauth's own tracking writes to Postgres on every request; SessionTimeoutMiddleware
+# refreshes "last seen" at most once a minute instead.
+USERSESSIONS_TRACK_ACTIVITY = False
+
+# --- Email -------------------------------------------------------------------------
+# EMAIL_URL picks the backend: smtp+tls://user:pass@host:587 in production, the console
+# locally (verification and reset links are printed to the terminal).
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(EMAIL_CONFIG)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Tollgate <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -1,0 +1,49 @@
+"""Server-side session lifetimes: an idle timeout and an absolute maximum age."""
+
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY
+from django.contrib.auth.models import AnonymousUser
+from django.http import HttpRequest, HttpResponse
+
+from . import services
+
+AUTHENTICATED_AT = "_tollgate_auth_at"
+LAST_SEEN = "_tollgate_seen"
+# "Last seen" is written at most this often, so a busy user costs one session write a minute.
+SEEN_RESOLUTION = 60
+
+
+class SessionTimeoutMiddleware:
+    """Ends a signed-in session that was idle too long or is older than SESSION_MAX_AGE.
+
+    Cookie expiry alone cannot be trusted (a client may keep a cookie forever), so both
+    limits are checked against timestamps kept in the server-side session.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        session = request.session
+        # No cookie, no work: anonymous visitors pay nothing here.
+        if session.session_key is not None and SESSION_KEY in session:
+            self._enforce(request, now=int(time.time()))
+        return self.get_response(request)
+
+    def _enforce(self, request: HttpRequest, *, now: int) -> None:
+        session = request.session
+        authenticated_at = session.setdefault(AUTHENTICATED_AT, now)
+        last_seen = session.get(LAST_SEEN, now)
+        if (
+            now - authenticated_at > settings.SESSION_COOKIE_AGE
+            or now - last_seen > settings.SESSION_IDLE_TIMEOUT
+        ):
+            session.flush()
+            request.user = AnonymousUser()
+            return
+        if LAST_SEEN not in session or now - last_seen >= SEEN_RESOLUTION:
+            session[LAST_SEEN] = now
+            services.session_touch(session_key=session.session_key or "")

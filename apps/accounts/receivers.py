@@ -1,0 +1,41 @@
+"""Signal receivers for accounts, connected in AccountsConfig.ready()."""
+
+import time
+from typing import Any
+
+from allauth.account.signals import password_changed, password_reset
+from django.contrib.auth.signals import user_logged_in
+from django.db.models.signals import post_save
+from django.http import HttpRequest
+
+from . import services
+from .middleware import AUTHENTICATED_AT, LAST_SEEN
+from .models import User
+
+
+def stamp_session_on_login(sender: Any, request: HttpRequest, user: User, **kwargs: Any) -> None:
+    """Start the absolute and idle clocks of the new session."""
+    now = int(time.time())
+    request.session[AUTHENTICATED_AT] = now
+    request.session[LAST_SEEN] = now
+
+
+def end_other_sessions_on_password_change(
+    sender: Any, request: HttpRequest, user: User, **kwargs: Any
+) -> None:
+    """A new password signs out every other device, at once and on the server."""
+    services.sessions_end_all(user=user, keep_session_key=request.session.session_key)
+
+
+def end_sessions_of_deactivated_user(sender: Any, instance: User, **kwargs: Any) -> None:
+    if not instance.is_active:
+        services.sessions_end_all(user=instance)
+
+
+def connect() -> None:
+    user_logged_in.connect(stamp_session_on_login, dispatch_uid="accounts.stamp_session")
+    password_changed.connect(end_other_sessions_on_password_change, dispatch_uid="accounts.pw1")
+    password_reset.connect(end_other_sessions_on_password_change, dispatch_uid="accounts.pw2")
+    post_save.connect(
+        end_sessions_of_deactivated_user, sender=User, dispatch_uid="accounts.deactivated"
+    )
