@@ -12,6 +12,10 @@ admin.site.site_header = "Tollgate administration"
 urlpatterns = [
     path("", include("apps.core.urls")),
     path("", include("apps.web.urls")),
+    path("accounts/", include("apps.accounts.urls")),
     path("accounts/", include("allauth.urls")),
+    path("billing/", include("apps.billing.urls")),
+    # dj-stripe's webhook endpoint: /stripe/webhook/<uuid>/ (see `manage.py billing_setup`).
+    path("stripe/", include("djstripe.urls", namespace="djstripe")),
     path(settings.ADMIN_URL, admin.site.urls),
 ]

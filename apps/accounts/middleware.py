@@ -41,7 +41,9 @@ class SessionTimeoutMiddleware:
             now - authenticated_at > settings.SESSION_COOKIE_AGE
             or now - last_seen > settings.SESSION_IDLE_TIMEOUT
         ):
+            expired_key = session.session_key or ""
             session.flush()
+            services.session_forget(session_key=expired_key)
             request.user = AnonymousUser()
             return
         if LAST_SEEN not in session or now - last_seen >= SEEN_RESOLUTION:

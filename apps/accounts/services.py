@@ -24,9 +24,24 @@ def sessions_end_all(*, user: User, keep_session_key: str | None = None) -> int:
     return ended
 
 
+def session_end(*, user: User, user_session_id: int) -> str | None:
+    """End one of `user`'s own sessions; returns its session key, or None if not found."""
+    session = UserSession.objects.filter(pk=user_session_id, user_id=user.pk).first()
+    if session is None:
+        return None
+    session_key: str = session.session_key
+    session.end()
+    return session_key
+
+
 def session_touch(*, session_key: str) -> None:
     """Record that a session was just used (shown as "last seen" in the sessions list)."""
     UserSession.objects.filter(session_key=session_key).update(last_seen_at=timezone.now())
+
+
+def session_forget(*, session_key: str) -> None:
+    """Drop the sessions-list row of a session that already ended (e.g. expired)."""
+    UserSession.objects.filter(session_key=session_key).delete()
 
 
 def demo_admin_ensure(*, email: str, password: str | None) -> tuple[User, str | None]:

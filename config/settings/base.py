@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.contrib.humanize",  # allauth's sessions page uses naturaltime
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "allauth",
@@ -39,6 +40,9 @@ INSTALLED_APPS = [
     "allauth.socialaccount.providers.openid_connect",
     "allauth.mfa",
     "allauth.usersessions",
+    # djstripe before apps.billing: its sync handlers are connected first, so our
+    # receivers see the rows it just synced.
+    "djstripe",
     "apps.core",
     "apps.accounts",
     "apps.billing",
@@ -54,6 +58,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "apps.accounts.middleware.SessionTimeoutMiddleware",
+    "apps.billing.access.middleware.AccessMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -215,6 +220,28 @@ MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
 # refreshes "last seen" at most once a minute instead.
 USERSESSIONS_TRACK_ACTIVITY = False
 
+# --- Stripe (dj-stripe) and billing ------------------------------------------------
+STRIPE_LIVE_MODE = env.bool("STRIPE_LIVE_MODE", default=False)
+STRIPE_TEST_SECRET_KEY = env("STRIPE_TEST_SECRET_KEY", default="")
+STRIPE_LIVE_SECRET_KEY = env("STRIPE_LIVE_SECRET_KEY", default="")
+STRIPE_TEST_PUBLIC_KEY = env("STRIPE_TEST_PUBLIC_KEY", default="")
+STRIPE_LIVE_PUBLIC_KEY = env("STRIPE_LIVE_PUBLIC_KEY", default="")
+# The signing secret of the webhook endpoint registered in Stripe (whsec_...);
+# `manage.py billing_setup` stores it on dj-stripe's WebhookEndpoint row.
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
+# Pinned: Stripe objects change shape between versions (e.g. where the period end lives).
+STRIPE_API_VERSION = "2026-05-27.dahlia"
+DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
+DJSTRIPE_WEBHOOK_VALIDATION = "verify_signature"
+# Public base URL (scheme + host) used for Stripe return URLs and the webhook URL.
+SITE_URL = env("SITE_URL", default=f"http://127.0.0.1:{PORT}")
+# Access rules (apps.billing.access): how long past_due keeps access after the first
+# failed payment (e.g. "3d", "12h", "0"), and features everyone has without paying.
+BILLING_PAST_DUE_GRACE = env("BILLING_PAST_DUE_GRACE", default="0")
+BILLING_FREE_FEATURES = env.list("BILLING_FREE_FEATURES", default=["community"])
+# Also sign a user out everywhere when their subscription ends.
+BILLING_END_SESSIONS_ON_CANCEL = env.bool("BILLING_END_SESSIONS_ON_CANCEL", default=False)
+
 # --- Email -------------------------------------------------------------------------
 # EMAIL_URL picks the backend: smtp+tls://user:pass@host:587 in production, the console
 # locally (verification and reset links are printed to the terminal).
@@ -264,6 +291,8 @@ LOGGING = {
         # Our request log replaces Django's own per-request lines.
         "django.server": {"level": "WARNING"},
         "django.request": {"level": "ERROR"},
+        # stripe-python logs every request at INFO; errors still come through.
+        "stripe": {"level": "WARNING"},
     },
 }
 

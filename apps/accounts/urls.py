@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("sessions/<int:pk>/end/", views.SessionEndView.as_view(), name="session_end"),
+]
