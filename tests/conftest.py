@@ -1,11 +1,21 @@
-"""Shared fixtures. Postgres and Redis are real; Redis db 15 is flushed around each test."""
+"""Shared fixtures. Postgres and Redis are real; Redis db 15 is flushed around each test.
 
-from collections.abc import Iterator
+Stripe is replaced only at the HTTP boundary (tests/billing/fake_stripe.py), so
+dj-stripe and our billing code run for real.
+"""
+
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
+import stripe
+from django.conf import settings
+from django.urls import reverse
 from django_redis import get_redis_connection
 
 from tests.accounts.factories import UserFactory
+from tests.billing import stripe_builders as build
+from tests.billing.fake_stripe import FakeStripe
 
 
 @pytest.fixture(autouse=True)
@@ -30,3 +40,105 @@ def password() -> str:
 @pytest.fixture
 def user(db, password):  # type: ignore[no-untyped-def]
     return UserFactory(password=password)
+
+
+# --- Stripe ----------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def fake_stripe(monkeypatch) -> FakeStripe:  # type: ignore[no-untyped-def]
+    """Every test talks to the fake Stripe API; nothing can reach the network."""
+    fake = FakeStripe()
+    monkeypatch.setattr(stripe, "default_http_client", fake)
+    monkeypatch.setattr(stripe, "max_network_retries", 0)
+    return fake
+
+
+@pytest.fixture
+def catalog(db, fake_stripe) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """Pro (reports, exports) and Team (+ team_space), monthly and yearly, synced."""
+    from apps.billing import services
+
+    pro = build.product(
+        fake_stripe, key="pro", name="Pro", features=["reports", "exports"], order="2"
+    )
+    team = build.product(
+        fake_stripe,
+        key="team",
+        name="Team",
+        features=["reports", "exports", "team_space"],
+        order="3",
+    )
+    prices = {
+        "pro_monthly": build.price(
+            fake_stripe, product_id=pro["id"], lookup_key="pro_monthly", amount=1200, trial_days=14
+        ),
+        "pro_yearly": build.price(
+            fake_stripe,
+            product_id=pro["id"],
+            lookup_key="pro_yearly",
+            amount=12000,
+            interval="year",
+        ),
+        "team_monthly": build.price(
+            fake_stripe, product_id=team["id"], lookup_key="team_monthly", amount=4900
+        ),
+    }
+    services.plans_sync()
+    return {key: price["id"] for key, price in prices.items()}
+
+
+@pytest.fixture
+def webhook_url(db) -> str:  # type: ignore[no-untyped-def]
+    from apps.billing import services
+
+    endpoint, _ = services.webhook_endpoint_ensure(base_url="http://testserver")
+    return reverse("djstripe:djstripe_webhook_by_uuid", kwargs={"uuid": endpoint.djstripe_uuid})
+
+
+@pytest.fixture
+def send_event(
+    client, webhook_url, fake_stripe, django_capture_on_commit_callbacks
+) -> Callable[..., Any]:  # type: ignore[no-untyped-def]
+    """send_event("invoice.payment_failed", obj) -> the endpoint's response.
+
+    Tests run inside a transaction that never commits, so the commit callbacks the
+    webhook scheduled (cache invalidation, mail) are run as a real commit would.
+    """
+
+    def send(event_type: str, obj: dict[str, Any], **kwargs: Any) -> Any:
+        event = build.event(fake_stripe, event_type, obj)
+        with django_capture_on_commit_callbacks(execute=True):
+            return build.post_webhook(
+                client, webhook_url, event, secret=settings.STRIPE_WEBHOOK_SECRET, **kwargs
+            )
+
+    return send
+
+
+@pytest.fixture
+def stripe_customer(user, fake_stripe) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """The user's Customer, in the fake Stripe and synced locally (as after checkout)."""
+    from djstripe.models import Customer
+
+    obj = build.customer(fake_stripe, user_id=user.pk, email=user.email)
+    Customer.sync_from_stripe_data(obj, api_key=settings.STRIPE_TEST_SECRET_KEY)
+    return obj
+
+
+@pytest.fixture
+def subscribe(fake_stripe, stripe_customer, catalog) -> Callable[..., dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """subscribe("pro_monthly", status=...) -> a subscription, stored in the fake and synced."""
+    from apps.billing import services
+
+    def make(*lookup_keys: str, **fields: Any) -> dict[str, Any]:
+        sub = build.subscription(
+            fake_stripe,
+            customer_id=stripe_customer["id"],
+            price_ids=[catalog[key] for key in lookup_keys or ("pro_monthly",)],
+            **fields,
+        )
+        services.subscription_sync(data=sub)
+        return sub
+
+    return make

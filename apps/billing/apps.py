@@ -7,3 +7,8 @@ class BillingConfig(AppConfig):
     name = "apps.billing"
     label = "billing"
     verbose_name = "Billing"
+
+    def ready(self) -> None:
+        from . import checks, webhooks  # noqa: F401 - checks register themselves
+
+        webhooks.connect()

@@ -18,3 +18,10 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# Stripe: syntactically valid keys that only ever reach the in-process fake Stripe API.
+STRIPE_LIVE_MODE = False
+STRIPE_TEST_SECRET_KEY = "sk_test_tollgateFakeStripeKey000000000"  # noqa: S105
+STRIPE_TEST_PUBLIC_KEY = "pk_test_tollgateFakeStripeKey000000000"
+STRIPE_WEBHOOK_SECRET = "whsec_tollgate_test_secret"  # noqa: S105
+SITE_URL = "http://testserver"

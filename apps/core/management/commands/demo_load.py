@@ -1,4 +1,4 @@
-"""Load what a local run needs to be explored: an admin account (and, later, a catalog)."""
+"""Load what a local run needs to be explored: an admin account and a plan catalog."""
 
 from typing import Any
 
@@ -6,10 +6,11 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.accounts.services import demo_admin_ensure
+from apps.billing.demo import catalog_load_demo
 
 
 class Command(BaseCommand):
-    help = "Load local demo data: a superuser (from DEMO_ADMIN_EMAIL/PASSWORD or printed)."
+    help = "Load local demo data: a superuser (DEMO_ADMIN_EMAIL/PASSWORD or printed), demo plans."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -20,6 +21,9 @@ class Command(BaseCommand):
         if not settings.DEBUG and not options["force"]:
             raise CommandError("demo_load is for local use (DEBUG=True); refusing to run.")
         self._load_admin()
+        self.stdout.write("Loading the demo plan catalog ...")
+        count = catalog_load_demo(progress=lambda line: self.stdout.write(f"  {line}"))
+        self.stdout.write(self.style.SUCCESS(f"Demo catalog ready ({count} objects)."))
 
     def _load_admin(self) -> None:
         user, password = demo_admin_ensure(

@@ -1,0 +1,101 @@
+"""Declaring what a view needs: `@access_required(...)` and `AccessRequiredMixin`."""
+
+from collections.abc import Callable, Iterable
+from functools import wraps
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.urls import reverse
+from djstripe.models import Feature
+
+from .rules import Access
+
+View = Callable[..., HttpResponse]
+
+
+def _as_set(value: str | Iterable[str] | None) -> frozenset[str]:
+    if value is None:
+        return frozenset()
+    return frozenset([value] if isinstance(value, str) else value)
+
+
+def allows(access: Access, *, features: frozenset[str], plans: frozenset[str]) -> bool:
+    """Every listed feature, and (if plans are listed) one of those plans."""
+    return all(access.has(f) for f in features) and (not plans or access.plan in plans)
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    accept = request.headers.get("Accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def _feature_names(keys: frozenset[str]) -> list[str]:
+    names = {f.lookup_key: f.name for f in Feature.objects.filter(stripe_data__lookup_key__in=keys)}
+    return [names.get(key, key) for key in sorted(keys)]
+
+
+def deny(request: HttpRequest, *, features: frozenset[str], plans: frozenset[str]) -> HttpResponse:
+    """Anonymous: sign in first. JSON: 403 with the reason. HTML: pricing with a message."""
+    if not request.user.is_authenticated:
+        if _wants_json(request):
+            return JsonResponse({"error": "authentication_required"}, status=401)
+        return redirect_to_login(request.get_full_path())
+    access: Access = request.access  # type: ignore[attr-defined]
+    if _wants_json(request):
+        body = {
+            "error": "subscription_required",
+            "required": {"features": sorted(features), "plans": sorted(plans)},
+            "status": access.status,
+        }
+        return JsonResponse(body, status=403)
+    needs = _feature_names(features) if features else sorted(plans)
+    messages.warning(
+        request,
+        f"This page needs a plan that includes {', '.join(needs)}."
+        if features
+        else f"This page needs the {' or '.join(needs)} plan.",
+    )
+    query = urlencode({"next": request.get_full_path()})
+    return HttpResponseRedirect(f"{reverse('web:pricing')}?{query}")
+
+
+def access_required(
+    *, feature: str | Iterable[str] | None = None, plan: str | Iterable[str] | None = None
+) -> Callable[[View], View]:
+    """Gate a function view: `@access_required(feature="reports")`."""
+    features, plans = _as_set(feature), _as_set(plan)
+
+    def decorator(view: View) -> View:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.user.is_authenticated and allows(
+                request.access,  # type: ignore[attr-defined]
+                features=features,
+                plans=plans,
+            ):
+                return view(request, *args, **kwargs)
+            return deny(request, features=features, plans=plans)
+
+        return wrapped
+
+    return decorator
+
+
+class AccessRequiredMixin:
+    """Gate a class view: set `required_feature` and/or `required_plan`."""
+
+    required_feature: str | Iterable[str] | None = None
+    required_plan: str | Iterable[str] | None = None
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        features, plans = _as_set(self.required_feature), _as_set(self.required_plan)
+        if request.user.is_authenticated and allows(
+            request.access,  # type: ignore[attr-defined]
+            features=features,
+            plans=plans,
+        ):
+            return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+        return deny(request, features=features, plans=plans)

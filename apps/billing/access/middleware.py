@@ -1,0 +1,36 @@
+"""Attaches the lazy `request.access` and `request.subscription` to every request."""
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+from django.utils.functional import SimpleLazyObject
+from djstripe.models import Subscription
+
+from .resolver import access_for_user
+from .rules import Access
+
+
+class AccessMiddleware:
+    """Must come after AuthenticationMiddleware.
+
+    Both attributes are lazy: a page that never looks pays nothing; a gated page pays
+    one Redis round trip on a cache hit; `request.subscription` (the dj-stripe row
+    behind the decision) costs a query only when read.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        def access() -> Access:
+            return access_for_user(request.user)
+
+        def subscription() -> Subscription | None:
+            subscription_id = request.access.subscription_id  # type: ignore[attr-defined]
+            if not subscription_id:
+                return None
+            return Subscription.objects.filter(id=subscription_id).first()
+
+        request.access = SimpleLazyObject(access)  # type: ignore[attr-defined]
+        request.subscription = SimpleLazyObject(subscription)  # type: ignore[attr-defined]
+        return self.get_response(request)

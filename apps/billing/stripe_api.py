@@ -1,0 +1,93 @@
+"""The few Stripe API calls Tollgate makes itself (dj-stripe makes the rest).
+
+Every call passes the configured key and pinned API version explicitly, sets an
+idempotency key on creates, and turns Stripe's errors into one ApplicationError with
+a message the user can act on.
+"""
+
+import logging
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import stripe
+from django.conf import settings
+from djstripe.settings import djstripe_settings
+
+from apps.core.errors import ApplicationError
+
+logger = logging.getLogger(__name__)
+
+
+class StripeUnavailableError(ApplicationError):
+    """Stripe could not be reached or refused the call; nothing was changed on our side."""
+
+
+def api_key() -> str:
+    key = djstripe_settings.get_default_api_key(livemode=settings.STRIPE_LIVE_MODE)
+    if not key:
+        variable = (
+            "STRIPE_LIVE_SECRET_KEY" if settings.STRIPE_LIVE_MODE else "STRIPE_TEST_SECRET_KEY"
+        )
+        raise StripeUnavailableError(f"Payments are not set up yet ({variable} is not set).")
+    return str(key)
+
+
+def call_options(*, create: bool = False) -> dict[str, Any]:
+    options: dict[str, Any] = {"api_key": api_key(), "stripe_version": settings.STRIPE_API_VERSION}
+    if create:
+        options["idempotency_key"] = str(uuid.uuid4())
+    return options
+
+
+@contextmanager
+def translated_errors(action: str) -> Iterator[None]:
+    """Turn any Stripe failure during `action` into a StripeUnavailableError."""
+    try:
+        yield
+    except stripe.StripeError as exc:
+        logger.warning("Stripe call failed while trying to %s: %s", action, type(exc).__name__)
+        raise StripeUnavailableError(
+            f"We couldn't reach our payment provider to {action}. Nothing was charged; "
+            "please try again in a moment."
+        ) from exc
+
+
+def checkout_session_create(**params: Any) -> Any:
+    with translated_errors("start checkout"):
+        return stripe.checkout.Session.create(**params, **call_options(create=True))
+
+
+def checkout_session_retrieve(session_id: str) -> Any:
+    with translated_errors("confirm your subscription"):
+        return stripe.checkout.Session.retrieve(
+            session_id, expand=["subscription"], **call_options()
+        )
+
+
+def portal_session_create(**params: Any) -> Any:
+    with translated_errors("open the billing portal"):
+        return stripe.billing_portal.Session.create(**params, **call_options(create=True))
+
+
+def subscription_retrieve(subscription_id: str) -> Any:
+    with translated_errors("refresh the subscription"):
+        return stripe.Subscription.retrieve(subscription_id, **call_options())
+
+
+def subscriptions_list(*, customer_id: str) -> Iterator[Any]:
+    with translated_errors("list subscriptions"):
+        listing = stripe.Subscription.list(customer=customer_id, status="all", **call_options())
+        yield from listing.auto_paging_iter()
+
+
+def products_list() -> Iterator[Any]:
+    with translated_errors("list products"):
+        yield from stripe.Product.list(active=True, **call_options()).auto_paging_iter()
+
+
+def prices_list() -> Iterator[Any]:
+    with translated_errors("list prices"):
+        listing = stripe.Price.list(active=True, **call_options())
+        yield from listing.auto_paging_iter()

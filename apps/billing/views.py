@@ -1,0 +1,74 @@
+"""Billing endpoints: start Checkout, land after it, open the Customer Portal."""
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views import View
+
+from apps.core.errors import ApplicationError
+
+from . import services
+from .forms import CheckoutForm
+
+
+def _absolute(request: HttpRequest, name: str) -> str:
+    return request.build_absolute_uri(reverse(name))
+
+
+class CheckoutStartView(LoginRequiredMixin, View):
+    """POST a price id; answer with a 303 to Stripe Checkout."""
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = CheckoutForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "Please pick a plan.")
+            return redirect("web:pricing")
+        try:
+            url = services.checkout_start(
+                user=request.user,  # type: ignore[arg-type]
+                price_id=form.cleaned_data["price_id"],
+                success_url=_absolute(request, "billing:checkout_success"),
+                cancel_url=_absolute(request, "web:pricing"),
+            )
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+            return redirect("web:pricing")
+        return HttpResponseRedirect(url, status=303)
+
+
+class CheckoutSuccessView(LoginRequiredMixin, View):
+    """Where Stripe sends the user back: sync now so access shows at once."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        session_id = request.GET.get("session_id", "")
+        if not session_id.startswith("cs_"):
+            messages.error(request, "That checkout link is incomplete.")
+            return redirect("web:pricing")
+        try:
+            services.checkout_complete(user=request.user, session_id=session_id)  # type: ignore[arg-type]
+        except ApplicationError as exc:
+            messages.warning(
+                request,
+                f"{exc.message} Your payment is safe; your plan appears as soon as "
+                "Stripe confirms it.",
+            )
+            return redirect("web:dashboard")
+        messages.success(request, "Welcome aboard! Your subscription is active.")
+        return redirect("web:dashboard")
+
+
+class PortalView(LoginRequiredMixin, View):
+    """POST; answer with a 303 to Stripe's Customer Portal."""
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        try:
+            url = services.portal_start(
+                user=request.user,  # type: ignore[arg-type]
+                return_url=_absolute(request, "web:dashboard"),
+            )
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+            return redirect("web:pricing")
+        return HttpResponseRedirect(url, status=303)
