@@ -5,6 +5,8 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from apps.accounts.api import session_introspect
+
 # Admin sign-in goes through allauth, so it is rate-limited and asks for MFA too.
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 admin.site.site_header = "Tollgate administration"
@@ -15,6 +17,7 @@ urlpatterns = [
     path("accounts/", include("apps.accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("billing/", include("apps.billing.urls")),
+    path("api/session", session_introspect, name="api_session"),
     # dj-stripe's webhook endpoint: /stripe/webhook/<uuid>/ (see `manage.py billing_setup`).
     path("stripe/", include("djstripe.urls", namespace="djstripe")),
     path(settings.ADMIN_URL, admin.site.urls),

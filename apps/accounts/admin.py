@@ -44,7 +44,7 @@ class UserAdmin(DjangoUserAdmin):
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
     inlines = (UserSessionInline,)
-    actions = ("end_sessions",)
+    actions: tuple[str, ...] = ("end_sessions",)
     change_form_template = "admin/accounts/user/change_form.html"
 
     @admin.action(description="End all sessions of the selected users")

@@ -91,3 +91,12 @@ def prices_list() -> Iterator[Any]:
     with translated_errors("list prices"):
         listing = stripe.Price.list(active=True, **call_options())
         yield from listing.auto_paging_iter()
+
+
+def undelivered_events(*, since: Any) -> Iterator[Any]:
+    """Events whose webhook delivery has not succeeded, oldest first."""
+    with translated_errors("list undelivered events"):
+        listing = stripe.Event.list(
+            delivery_success=False, created={"gte": int(since.timestamp())}, **call_options()
+        )
+        yield from reversed(list(listing.auto_paging_iter()))

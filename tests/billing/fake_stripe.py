@@ -201,6 +201,10 @@ class FakeStripe(stripe.HTTPClient):
             found = [o for o in found if o.get("active")]
         if query.get("status") not in (None, "all"):
             found = [o for o in found if o.get("status") == query["status"]]
+        if query.get("delivery_success") == "false":
+            found = [o for o in found if o.get("pending_webhooks", 0) > 0]
+        if "gte" in (query.get("created") or {}):
+            found = [o for o in found if o.get("created", 0) >= int(query["created"]["gte"])]
         return sorted(found, key=lambda o: o.get("created", 0), reverse=True)
 
     def _expanded(self, obj: dict[str, Any], paths: list[str]) -> dict[str, Any]:

@@ -67,6 +67,17 @@ class Access:
     def is_past_due(self) -> bool:
         return self.status == "past_due"
 
+    def as_json(self) -> dict[str, object]:
+        """The public shape (API responses, other services)."""
+        return {
+            "status": self.status,
+            "plan": self.plan,
+            "features": sorted(self.features),
+            "valid_until": self.valid_until.isoformat() if self.valid_until else None,
+            "cancel_at_period_end": self.cancel_at_period_end,
+            "in_grace": self.in_grace,
+        }
+
 
 def _granted_until(
     sub: SubscriptionFacts, item: ItemFacts, *, now: datetime, grace: timedelta

@@ -1,0 +1,20 @@
+"""`GET /api/session`: is this session valid, and what may it do? For other services."""
+
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+
+@never_cache
+@require_GET
+def session_introspect(request: HttpRequest) -> JsonResponse:
+    """200 with the user and their Access for a signed-in session, else 401."""
+    user = request.user
+    if not user.is_authenticated:
+        return JsonResponse({"error": "not_authenticated"}, status=401)
+    access = request.access  # type: ignore[attr-defined]
+    body = {
+        "user": {"id": user.pk, "email": user.email, "name": user.name},
+        "access": access.as_json(),
+    }
+    return JsonResponse(body)
