@@ -5,15 +5,28 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
+from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse
+from django.utils.functional import SimpleLazyObject
 
-from . import services
+from . import identity, services
 
 AUTHENTICATED_AT = "_tollgate_auth_at"
 LAST_SEEN = "_tollgate_seen"
 # "Last seen" is written at most this often, so a busy user costs one session write a minute.
 SEEN_RESOLUTION = 60
+
+
+class CachedAuthenticationMiddleware(AuthenticationMiddleware):
+    """AuthenticationMiddleware whose `request.user` comes from the identity snapshot.
+
+    Still lazy: a page that never looks at the user pays nothing.
+    """
+
+    def process_request(self, request: HttpRequest) -> None:
+        super().process_request(request)  # keeps Django's checks and `request.auser`
+        request.user = SimpleLazyObject(lambda: identity.get_user(request))  # type: ignore[assignment]
 
 
 class SessionTimeoutMiddleware:

@@ -5,7 +5,8 @@ from typing import Any
 
 from allauth.account.signals import password_changed, password_reset
 from django.contrib.auth.signals import user_logged_in
-from django.db.models.signals import post_save
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
 from django.http import HttpRequest
 
 from . import services
@@ -32,6 +33,13 @@ def end_sessions_of_deactivated_user(sender: Any, instance: User, **kwargs: Any)
         services.sessions_end_all(user=instance)
 
 
+def forget_cached_identity(sender: Any, instance: User, **kwargs: Any) -> None:
+    """Any change to the user row (or its deletion) drops the identity snapshot and Access."""
+    if instance.pk is not None:
+        user_id = instance.pk
+        transaction.on_commit(lambda: services.identity_invalidate(user_id=user_id))
+
+
 def connect() -> None:
     user_logged_in.connect(stamp_session_on_login, dispatch_uid="accounts.stamp_session")
     password_changed.connect(end_other_sessions_on_password_change, dispatch_uid="accounts.pw1")
@@ -39,3 +47,5 @@ def connect() -> None:
     post_save.connect(
         end_sessions_of_deactivated_user, sender=User, dispatch_uid="accounts.deactivated"
     )
+    post_save.connect(forget_cached_identity, sender=User, dispatch_uid="accounts.forget1")
+    post_delete.connect(forget_cached_identity, sender=User, dispatch_uid="accounts.forget2")

@@ -1,11 +1,18 @@
 """Writes on users and their sessions. Views, admin, receivers and commands call these."""
 
+import logging
 import secrets
 
 from allauth.usersessions.models import UserSession
 from django.utils import timezone
+from redis.exceptions import RedisError
+
+from apps.core import user_cache
+from apps.core.redis_outage import redis_outage
 
 from .models import User
+
+logger = logging.getLogger(__name__)
 
 
 def sessions_end_all(*, user: User, keep_session_key: str | None = None) -> int:
@@ -22,6 +29,15 @@ def sessions_end_all(*, user: User, keep_session_key: str | None = None) -> int:
         session.end()
         ended += 1
     return ended
+
+
+def identity_invalidate(*, user_id: int) -> None:
+    """Drop the user's cached identity snapshot (and Access) after their row changed."""
+    try:
+        user_cache.invalidate([user_id])
+    except RedisError as exc:
+        redis_outage.failed(exc)
+        logger.error("Could not invalidate the cached identity of user %s", user_id)
 
 
 def session_end(*, user: User, user_session_id: int) -> str | None:

@@ -56,7 +56,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's AuthenticationMiddleware, with request.user served from a Redis snapshot.
+    "apps.accounts.middleware.CachedAuthenticationMiddleware",
     "apps.accounts.middleware.SessionTimeoutMiddleware",
     "apps.billing.access.middleware.AccessMiddleware",
     "allauth.account.middleware.AccountMiddleware",

@@ -1,74 +1,46 @@
-"""The per-user Access cache in Redis, which is never stale.
-
-Two keys per user: the value, which carries the generation it was computed under,
-and the user's current generation. A hit needs both (one MGET) with equal
-generations. Invalidation INCRs the generation and deletes the value, after the
-webhook's transaction commits. A request that was recomputing from the old rows
-while that happened writes its value under the old generation, which no read will
-accept: no stale grant survives an invalidation.
-
-The value's TTL is capped by the Access's own `valid_until`, so a period ending
-(e.g. cancel at period end) takes effect without any webhook.
-
-Requires a Redis eviction policy that does not evict generation keys early
-(`noeviction` or a `volatile-*` policy; generation keys expire only after a week).
+"""The Access slot of the per-user cache (apps/core/user_cache.py explains why it is
+never stale). The value's TTL is capped by the Access's own `valid_until`, so a period
+ending (e.g. cancel at period end) takes effect without any webhook.
 """
 
-import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from django.conf import settings
-from django_redis import get_redis_connection
+from apps.core import user_cache
 
 from .rules import Access
 
-VALUE_TTL_CEILING = 60 * 60  # seconds; bounds any value even if no event ever arrives
-GENERATION_TTL = 7 * 24 * 60 * 60
-FORMAT = 1  # bump when the serialized shape changes; old values then read as misses
-
-
-def _prefix() -> str:
-    return f"{settings.CACHES['default'].get('KEY_PREFIX', '')}:access"
+SLOT = "access"
+VALUE_TTL_CEILING = user_cache.VALUE_TTL_CEILING
 
 
 def value_key(user_id: int) -> str:
-    return f"{_prefix()}:v{FORMAT}:{user_id}"
+    return user_cache.slot_key(user_id, SLOT)
 
 
 def generation_key(user_id: int) -> str:
-    return f"{_prefix()}:gen:{user_id}"
+    return user_cache.generation_key(user_id)
 
 
-def redis() -> Any:
-    return get_redis_connection("default")
+def to_payload(access: Access) -> dict[str, Any]:
+    return {
+        "s": access.status,
+        "p": access.plan,
+        "f": sorted(access.features),
+        "u": access.valid_until.timestamp() if access.valid_until else None,
+        "c": access.cancel_at_period_end,
+        "i": access.in_grace,
+        "sid": access.subscription_id,
+        "t": access.trial_end.timestamp() if access.trial_end else None,
+    }
 
 
-def dumps(access: Access, *, generation: int) -> str:
-    return json.dumps(
-        {
-            "g": generation,
-            "s": access.status,
-            "p": access.plan,
-            "f": sorted(access.features),
-            "u": access.valid_until.timestamp() if access.valid_until else None,
-            "c": access.cancel_at_period_end,
-            "i": access.in_grace,
-            "sid": access.subscription_id,
-            "t": access.trial_end.timestamp() if access.trial_end else None,
-        },
-        separators=(",", ":"),
-    )
-
-
-def loads(raw: bytes | str) -> tuple[Access, int]:
-    data = json.loads(raw)
-
+def from_payload(data: dict[str, Any]) -> Access:
     def when(ts: float | None) -> datetime | None:
         return datetime.fromtimestamp(ts, tz=UTC) if ts is not None else None
 
-    access = Access(
+    return Access(
         status=data["s"],
         plan=data["p"],
         features=frozenset(data["f"]),
@@ -78,18 +50,13 @@ def loads(raw: bytes | str) -> tuple[Access, int]:
         subscription_id=data["sid"],
         trial_end=when(data["t"]),
     )
-    return access, int(data["g"])
 
 
-def accept(
-    raw_value: bytes | None, raw_generation: bytes | None, *, now: datetime
-) -> Access | None:
-    """The cached Access if it is current: same generation and still valid at `now`."""
-    if raw_value is None:
+def accept(payload: dict[str, Any] | None, *, now: datetime) -> Access | None:
+    """The cached Access if current (same generation, checked by the caller) and unexpired."""
+    if payload is None:
         return None
-    access, generation = loads(raw_value)
-    if generation != int(raw_generation or 0):
-        return None
+    access = from_payload(payload)
     if access.valid_until is not None and access.valid_until <= now:
         return None
     return access
@@ -97,8 +64,8 @@ def accept(
 
 def read(user_id: int, *, now: datetime) -> tuple[Access | None, int]:
     """(cached Access or None, the generation to write a recomputed value under)."""
-    raw_value, raw_generation = redis().mget([value_key(user_id), generation_key(user_id)])
-    return accept(raw_value, raw_generation, now=now), int(raw_generation or 0)
+    generation, slots = user_cache.read(user_id, [SLOT])
+    return accept(slots[SLOT], now=now), generation
 
 
 def ttl_for(access: Access, *, now: datetime) -> int:
@@ -109,19 +76,12 @@ def ttl_for(access: Access, *, now: datetime) -> int:
 
 
 def write(user_id: int, access: Access, *, generation: int, now: datetime) -> None:
-    redis().set(
-        value_key(user_id), dumps(access, generation=generation), ex=ttl_for(access, now=now)
-    )
+    ttl = ttl_for(access, now=now)
+    user_cache.write(user_id, SLOT, to_payload(access), generation=generation, ttl=ttl)
 
 
 def invalidate(user_ids: Iterable[int]) -> None:
-    """Make every cached Access of these users unreadable, now and for racing writers."""
-    pipe = redis().pipeline(transaction=True)
-    for user_id in set(user_ids):
-        pipe.incr(generation_key(user_id))
-        pipe.expire(generation_key(user_id), GENERATION_TTL)
-        pipe.delete(value_key(user_id))
-    pipe.execute()
+    user_cache.invalidate(user_ids)
 
 
 def is_cached(user_id: int, *, now: datetime) -> bool:

@@ -6,6 +6,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 from redis.exceptions import RedisError
 
+from apps.accounts.identity import ACCESS_PREFETCH
 from apps.accounts.models import User
 from apps.core.redis_outage import redis_outage
 
@@ -40,7 +41,14 @@ def access_for_user(user: User | AnonymousUser) -> Access:
     user_id: int = user.pk
     now = timezone.now()
     generation: int | None = None
-    if redis_outage.should_try():
+    prefetched = getattr(user, ACCESS_PREFETCH, None)
+    if prefetched is not None:
+        # The identity middleware already fetched this slot in its MGET.
+        generation, payload = prefetched
+        cached = cache.accept(payload, now=now)
+        if cached is not None:
+            return cached
+    elif redis_outage.should_try():
         try:
             cached, generation = cache.read(user_id, now=now)
         except RedisError as exc:

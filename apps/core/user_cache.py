@@ -1,0 +1,78 @@
+"""Per-user values in Redis that are never stale: one generation, several slots.
+
+Each user has a generation counter and a few cached values ("slots": the identity
+snapshot, the Access). Every value carries the generation it was computed under, and
+a read accepts it only if that equals the current generation, which is fetched in
+the same MGET. Invalidation INCRs the generation and deletes the values. A reader
+that was recomputing from old rows while that happened writes under the old
+generation, and no later read accepts it. See DESIGN.md, "The Access cache".
+
+Redis must not evict generation keys before values (use `noeviction` or a
+`volatile-*` policy); generation keys live a week, values an hour at most.
+"""
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django_redis import get_redis_connection
+
+SLOTS = ("user", "access")
+VALUE_TTL_CEILING = 60 * 60
+GENERATION_TTL = 7 * 24 * 60 * 60
+FORMAT = 1  # bump when a payload's shape changes; old values then read as misses
+
+Payload = dict[str, Any]
+
+
+def _prefix(user_id: int) -> str:
+    return f"{settings.CACHES['default'].get('KEY_PREFIX', '')}:u:{user_id}"
+
+
+def generation_key(user_id: int) -> str:
+    return f"{_prefix(user_id)}:gen"
+
+
+def slot_key(user_id: int, slot: str) -> str:
+    return f"{_prefix(user_id)}:{slot}:v{FORMAT}"
+
+
+def redis() -> Any:
+    return get_redis_connection("default")
+
+
+def accept(raw: bytes | str | None, generation: int) -> Payload | None:
+    """The payload if it was written under `generation`, else None."""
+    if raw is None:
+        return None
+    payload: Payload = json.loads(raw)
+    return payload if payload.get("g") == generation else None
+
+
+def read(user_id: int, slots: Iterable[str]) -> tuple[int, dict[str, Payload | None]]:
+    """One MGET: (current generation, each slot's payload or None)."""
+    names = list(slots)
+    raw_generation, *raw_values = redis().mget(
+        [generation_key(user_id), *(slot_key(user_id, s) for s in names)]
+    )
+    generation = int(raw_generation or 0)
+    return generation, {
+        name: accept(raw, generation) for name, raw in zip(names, raw_values, strict=True)
+    }
+
+
+def write(user_id: int, slot: str, payload: Payload, *, generation: int, ttl: int) -> None:
+    """Store a payload computed under `generation` (read before computing it)."""
+    body = json.dumps({**payload, "g": generation}, separators=(",", ":"))
+    redis().set(slot_key(user_id, slot), body, ex=max(1, min(ttl, VALUE_TTL_CEILING)))
+
+
+def invalidate(user_ids: Iterable[int]) -> None:
+    """Make every cached value of these users unreadable, now and for racing writers."""
+    pipe = redis().pipeline(transaction=True)
+    for user_id in set(user_ids):
+        pipe.incr(generation_key(user_id))
+        pipe.expire(generation_key(user_id), GENERATION_TTL)
+        pipe.delete(*(slot_key(user_id, slot) for slot in SLOTS))
+    pipe.execute()

@@ -1,0 +1,147 @@
+"""The hot path: a gated page for a paying user costs no SQL and two Redis round trips."""
+
+from collections.abc import Iterator
+
+import pytest
+from django.urls import reverse
+from redis.client import Pipeline, Redis
+
+from apps.accounts import identity
+from apps.core import user_cache
+
+pytestmark = pytest.mark.django_db
+
+
+class RoundTrips:
+    """Counts Redis round trips: single commands, plus one per pipeline execute()."""
+
+    def __init__(self) -> None:
+        self.commands: list[str] = []
+
+
+@pytest.fixture
+def round_trips(monkeypatch) -> Iterator[RoundTrips]:  # type: ignore[no-untyped-def]
+    counter = RoundTrips()
+    single, batch = Redis.execute_command, Pipeline.execute
+
+    def execute_command(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if not isinstance(self, Pipeline):
+            counter.commands.append(str(args[0]))
+        return single(self, *args, **kwargs)
+
+    def execute(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        counter.commands.append("PIPELINE")
+        return batch(self, *args, **kwargs)
+
+    monkeypatch.setattr(Redis, "execute_command", execute_command)
+    monkeypatch.setattr(Pipeline, "execute", execute)
+    yield counter
+
+
+@pytest.fixture
+def paying_member(client, user, subscribe):  # type: ignore[no-untyped-def]
+    subscribe("pro_monthly")
+    client.force_login(user)
+    client.get(reverse("web:reports"))  # warms the snapshot and the Access
+    return user
+
+
+def test_gated_page_on_a_warm_cache_makes_no_sql_query(
+    client, paying_member, django_assert_num_queries
+):
+    with django_assert_num_queries(0):
+        response = client.get(reverse("web:reports"))
+    assert response.status_code == 200
+
+
+def test_gated_page_on_a_warm_cache_makes_two_redis_round_trips(client, paying_member, round_trips):
+    response = client.get(reverse("web:reports"))
+    assert response.status_code == 200
+    assert round_trips.commands == ["GET", "MGET"]  # the session; then identity + Access
+
+
+def test_anonymous_visitors_pay_nothing_for_auth_or_access(
+    client, db, round_trips, django_assert_num_queries
+):
+    with django_assert_num_queries(0):
+        client.get(reverse("web:home"))
+    assert round_trips.commands == []
+
+
+def test_snapshot_never_holds_the_password_hash(user):
+    payload = identity.snapshot_of(user)
+    assert user.password not in payload.values()
+    assert set(payload) == {*identity.FIELDS, "auth_hash"}
+
+
+def test_snapshot_user_loads_other_fields_lazily_and_saves_only_its_own(
+    user, django_assert_num_queries
+):
+    snap_user = identity.user_from_snapshot(identity.snapshot_of(user))
+    with django_assert_num_queries(0):
+        assert snap_user.email == user.email
+    snap_user.name = "Renamed"
+    snap_user.save()
+    user.refresh_from_db()
+    assert user.name == "Renamed"
+    assert user.check_password("correct horse battery staple")  # the password was not overwritten
+
+
+def _snapshot_cached(user_id: int) -> bool:
+    return user_cache.read(user_id, ["user"])[1]["user"] is not None
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda u: (setattr(u, "name", "New Name"), u.save()), id="save"),
+        pytest.param(lambda u: (u.set_password("another secret 123"), u.save()), id="password"),
+        pytest.param(lambda u: (setattr(u, "is_active", False), u.save()), id="deactivate"),
+        pytest.param(lambda u: u.delete(), id="delete"),
+    ],
+)
+def test_any_change_to_the_user_row_drops_the_snapshot(
+    client, paying_member, change, django_capture_on_commit_callbacks
+):
+    assert _snapshot_cached(paying_member.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        change(paying_member)
+    assert not _snapshot_cached(paying_member.pk)
+
+
+def test_a_renamed_user_is_shown_by_the_next_request(
+    client, paying_member, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        paying_member.name = "Ada Lovelace"
+        paying_member.save()
+    response = client.get(reverse("api_session"))
+    assert response.json()["user"]["name"] == "Ada Lovelace"
+
+
+def test_deactivated_user_is_anonymous_on_the_next_request(
+    client, paying_member, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        paying_member.is_active = False
+        paying_member.save()
+    assert client.get(reverse("api_session")).status_code == 401
+
+
+def test_password_change_elsewhere_signs_this_session_out(
+    client, paying_member, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        paying_member.set_password("a brand new password 42")
+        paying_member.save()
+    assert client.get(reverse("api_session")).status_code == 401
+
+
+def test_a_stale_snapshot_with_an_old_auth_hash_cannot_vouch_for_a_session(client, paying_member):
+    """Even if a snapshot survived, a mismatching hash falls back to Django's own check."""
+    generation, _ = user_cache.read(paying_member.pk, ["user"])
+    forged = identity.snapshot_of(paying_member) | {"auth_hash": "not-the-session-hash"}
+    user_cache.write(paying_member.pk, "user", forged, generation=generation, ttl=60)
+    response = client.get(reverse("api_session"))
+    assert response.status_code == 200  # Django verified the real hash from Postgres
+    assert _snapshot_cached(paying_member.pk)
