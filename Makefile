@@ -11,7 +11,7 @@ DEPLOY_CHECK_ENV := DJANGO_SETTINGS_MODULE=config.settings.production \
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/tollgate \
 	REDIS_URL=redis://127.0.0.1:6379/0 ALLOWED_HOSTS=tollgate.example.com
 
-.PHONY: run dev test lint typecheck services db demo clean
+.PHONY: run dev test lint typecheck services chromium db demo bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,12 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 
 services:
 	@scripts/services.sh
+
+# Browser tests drive Debian's Chromium (never a downloaded browser build).
+chromium:
+	@command -v chromium >/dev/null || { echo "installing Debian's chromium for the browser tests"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null \
+		|| { echo "Could not install chromium; install it with 'apt-get install chromium'." >&2; exit 1; }; }
 
 db: $(VENV)/.runtime-installed services
 	@$(BIN)/python scripts/createdb.py
@@ -53,7 +59,7 @@ typecheck: $(VENV)/.dev-installed
 
 ## test: lint, types, migrations, deploy check, then pytest on real Postgres + Redis
 test: export DJANGO_SETTINGS_MODULE := config.settings.test
-test: $(VENV)/.dev-installed db lint typecheck
+test: $(VENV)/.dev-installed db chromium lint typecheck
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(DEPLOY_CHECK_ENV) $(BIN)/python manage.py check --deploy --fail-level WARNING
 	$(BIN)/pytest
