@@ -86,7 +86,7 @@ def checkout_complete(*, user: User, session_id: str) -> Subscription | None:
     subscription = None
     if subscription_data and not isinstance(subscription_data, str):
         subscription = subscription_sync(data=subscription_data)
-    with stripe_api.translated_errors("confirm your subscription"):
+    with stripe_api.translated_errors("confirm your subscription", nothing_charged=False):
         Session.sync_from_stripe_data(session, api_key=stripe_api.api_key())
     access_invalidate(user_ids=[user.pk])
     return subscription

@@ -42,15 +42,19 @@ def call_options(*, create: bool = False) -> dict[str, Any]:
 
 
 @contextmanager
-def translated_errors(action: str) -> Iterator[None]:
-    """Turn any Stripe failure during `action` into a StripeUnavailableError."""
+def translated_errors(action: str, *, nothing_charged: bool = True) -> Iterator[None]:
+    """Turn any Stripe failure during `action` into a StripeUnavailableError.
+
+    `nothing_charged=False` where the customer may already have paid (after Checkout).
+    """
     try:
         yield
     except stripe.StripeError as exc:
         logger.warning("Stripe call failed while trying to %s: %s", action, type(exc).__name__)
+        reassurance = " Nothing was charged;" if nothing_charged else ""
         raise StripeUnavailableError(
-            f"We couldn't reach our payment provider to {action}. Nothing was charged; "
-            "please try again in a moment."
+            f"We couldn't reach our payment provider to {action}.{reassurance} "
+            "Please try again in a moment."
         ) from exc
 
 
@@ -60,7 +64,7 @@ def checkout_session_create(**params: Any) -> Any:
 
 
 def checkout_session_retrieve(session_id: str) -> Any:
-    with translated_errors("confirm your subscription"):
+    with translated_errors("confirm your subscription", nothing_charged=False):
         return stripe.checkout.Session.retrieve(
             session_id, expand=["subscription"], **call_options()
         )

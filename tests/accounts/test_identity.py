@@ -4,38 +4,18 @@ from collections.abc import Iterator
 
 import pytest
 from django.urls import reverse
-from redis.client import Pipeline, Redis
 
 from apps.accounts import identity
 from apps.core import user_cache
+from tests.redis_counter import count_round_trips
 
 pytestmark = pytest.mark.django_db
 
 
-class RoundTrips:
-    """Counts Redis round trips: single commands, plus one per pipeline execute()."""
-
-    def __init__(self) -> None:
-        self.commands: list[str] = []
-
-
 @pytest.fixture
-def round_trips(monkeypatch) -> Iterator[RoundTrips]:  # type: ignore[no-untyped-def]
-    counter = RoundTrips()
-    single, batch = Redis.execute_command, Pipeline.execute
-
-    def execute_command(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if not isinstance(self, Pipeline):
-            counter.commands.append(str(args[0]))
-        return single(self, *args, **kwargs)
-
-    def execute(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        counter.commands.append("PIPELINE")
-        return batch(self, *args, **kwargs)
-
-    monkeypatch.setattr(Redis, "execute_command", execute_command)
-    monkeypatch.setattr(Pipeline, "execute", execute)
-    yield counter
+def round_trips() -> Iterator[list[str]]:
+    with count_round_trips() as sent:
+        yield sent
 
 
 @pytest.fixture
@@ -57,7 +37,7 @@ def test_gated_page_on_a_warm_cache_makes_no_sql_query(
 def test_gated_page_on_a_warm_cache_makes_two_redis_round_trips(client, paying_member, round_trips):
     response = client.get(reverse("web:reports"))
     assert response.status_code == 200
-    assert round_trips.commands == ["GET", "MGET"]  # the session; then identity + Access
+    assert round_trips == ["GET", "MGET"]  # the session; then identity + Access
 
 
 def test_anonymous_visitors_pay_nothing_for_auth_or_access(
@@ -65,7 +45,7 @@ def test_anonymous_visitors_pay_nothing_for_auth_or_access(
 ):
     with django_assert_num_queries(0):
         client.get(reverse("web:home"))
-    assert round_trips.commands == []
+    assert round_trips == []
 
 
 def test_snapshot_never_holds_the_password_hash(user):

@@ -50,33 +50,23 @@ def parse_form(encoded: str) -> dict[str, Any]:
     root: dict[str, Any] = {}
     for key, value in parse_qsl(encoded, keep_blank_values=True):
         parts = key.replace("]", "").split("[")
-        node = root
+        node: Any = root
         for part, following in itertools.pairwise(parts):
-            node = node.setdefault(
-                part, [] if following in ("", "0") or following.isdigit() else {}
-            )
+            empty: Any = [] if following == "" or following.isdigit() else {}
             if isinstance(node, list):
-                index = len(node) if following == "" else int(following)
-                while len(node) <= index:
-                    node.append({})
-                node = node  # list handled by the next step
-        last = parts[-1]
+                index = len(node) if part == "" else int(part)
+                node.extend([None] * (index + 1 - len(node)))
+                node[index] = node[index] if node[index] is not None else empty
+                node = node[index]
+            else:
+                node = node.setdefault(part, empty)
         if isinstance(node, list):
-            index = len(node) if last == "" else int(last)
-            while len(node) <= index:
-                node.append(None)
+            index = len(node) if parts[-1] == "" else int(parts[-1])
+            node.extend([None] * (index + 1 - len(node)))
             node[index] = value
         else:
-            node[last] = value
-    return _lists_of_leaves(root)
-
-
-def _lists_of_leaves(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {k: _lists_of_leaves(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_lists_of_leaves(v) for v in node if v != {}]
-    return node
+            node[parts[-1]] = value
+    return root
 
 
 @dataclass

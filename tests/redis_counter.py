@@ -1,0 +1,32 @@
+"""Counting Redis round trips, for tests and benchmarks: one per command sent on its own,
+one per pipeline execute()."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from redis.client import Pipeline, Redis
+
+
+@contextmanager
+def count_round_trips() -> Iterator[list[str]]:
+    """Yields a list that fills with the command names (PIPELINE for a pipeline)."""
+    sent: list[str] = []
+    single, batch = Redis.execute_command, Pipeline.execute
+
+    def execute_command(self: Redis, *args: Any, **kwargs: Any) -> Any:
+        if not isinstance(self, Pipeline):
+            sent.append(str(args[0]))
+        return single(self, *args, **kwargs)
+
+    def execute(self: Pipeline, *args: Any, **kwargs: Any) -> Any:
+        sent.append("PIPELINE")
+        return batch(self, *args, **kwargs)
+
+    Redis.execute_command = execute_command  # type: ignore[method-assign]
+    Pipeline.execute = execute  # type: ignore[method-assign]
+    try:
+        yield sent
+    finally:
+        Redis.execute_command = single  # type: ignore[method-assign]
+        Pipeline.execute = batch  # type: ignore[method-assign]
