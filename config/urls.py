@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from apps.accounts.api import session_introspect
+from apps.billing.webhook_guard import stripe_webhook
 
 # Admin sign-in goes through allauth, so it is rate-limited and asks for MFA too.
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
@@ -18,7 +19,9 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("billing/", include("apps.billing.urls")),
     path("api/session", session_introspect, name="api_session"),
-    # dj-stripe's webhook endpoint: /stripe/webhook/<uuid>/ (see `manage.py billing_setup`).
+    # dj-stripe's webhook endpoint: /stripe/webhook/<uuid>/ (see `manage.py billing_setup`),
+    # behind a guard that refuses what Stripe never sends before dj-stripe stores it.
+    path("stripe/webhook/<uuid:uuid>/", stripe_webhook, name="stripe_webhook"),
     path("stripe/", include("djstripe.urls", namespace="djstripe")),
     path(settings.ADMIN_URL, admin.site.urls),
 ]

@@ -1,4 +1,4 @@
-"""One log line per request, tied together by a request id."""
+"""Request plumbing: one log line per request (with a request id), friendly 503s."""
 
 import logging
 import re
@@ -6,9 +6,14 @@ import time
 import uuid
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import get_template
+from redis.exceptions import RedisError
 
 logger = logging.getLogger("tollgate.request")
+
+OUTAGE_ERRORS = (RedisError, DatabaseError)
 
 # A proxy's id is reused only when it looks like an id, so nothing odd reaches the logs.
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
@@ -37,3 +42,31 @@ class RequestLogMiddleware:
             request_id,
         )
         return response
+
+
+class ServiceUnavailableMiddleware:
+    """Turns a Redis or Postgres outage inside a view into a friendly 503.
+
+    Nothing is granted on such an error: the view did not run to completion. Login
+    attempts whose rate limit cannot be checked (Redis down) are refused this way.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, OUTAGE_ERRORS):
+            return None
+        logger.error(
+            "Dependency unavailable (%s) for %s %s",
+            type(exception).__name__,
+            request.method,
+            request.path,
+        )
+        if "application/json" in request.headers.get("Accept", ""):
+            return JsonResponse({"error": "service_unavailable"}, status=503)
+        html = get_template("503.html").render({})  # no request: nothing may touch Redis/DB
+        return HttpResponse(html, status=503, headers={"Retry-After": "30"})
