@@ -61,13 +61,19 @@ def get_user(request: HttpRequest) -> User | AnonymousUser:
     if identity is None:
         return AnonymousUser()
     user_id, backend, session_hash = identity
-    if backend not in settings.AUTHENTICATION_BACKENDS or not redis_outage.should_try():
+    if backend not in settings.AUTHENTICATION_BACKENDS:
         return auth.get_user(request)
-    try:
-        generation, slots = user_cache.read(user_id, [SLOT, "access"])
-    except RedisError as exc:
-        redis_outage.failed(exc)
-        return auth.get_user(request)
+    prefetch = getattr(request.session, "prefetch", None)
+    if prefetch is not None and prefetch.user_id == user_id:
+        generation, slots = prefetch.generation, prefetch.slots  # came with the session
+    else:
+        if not redis_outage.should_try():
+            return auth.get_user(request)
+        try:
+            generation, slots = user_cache.read(user_id, [SLOT, "access"])
+        except RedisError as exc:
+            redis_outage.failed(exc)
+            return auth.get_user(request)
     redis_outage.succeeded()
     snapshot = slots[SLOT]
     if (

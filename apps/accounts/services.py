@@ -4,6 +4,7 @@ import logging
 import secrets
 
 from allauth.usersessions.models import UserSession
+from django.http import HttpRequest
 from django.utils import timezone
 from redis.exceptions import RedisError
 
@@ -48,6 +49,16 @@ def session_end(*, user: User, user_session_id: int) -> str | None:
     session_key: str = session.session_key
     session.end()
     return session_key
+
+
+def session_rekey_for_user(*, request: HttpRequest) -> None:
+    """Rotate the signed-in session's key to one that names its user; keep its list row."""
+    old_key = request.session.session_key
+    request.session.cycle_key()
+    if old_key:
+        UserSession.objects.filter(session_key=old_key).update(
+            session_key=request.session.session_key
+        )
 
 
 def session_touch(*, session_key: str) -> None:

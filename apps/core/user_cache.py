@@ -52,14 +52,22 @@ def accept(raw: bytes | str | None, generation: int) -> Payload | None:
 
 def read(user_id: int, slots: Iterable[str]) -> tuple[int, dict[str, Payload | None]]:
     """One MGET: (current generation, each slot's payload or None)."""
-    names = list(slots)
-    raw_generation, *raw_values = redis().mget(
-        [generation_key(user_id), *(slot_key(user_id, s) for s in names)]
-    )
-    generation = int(raw_generation or 0)
-    return generation, {
-        name: accept(raw, generation) for name, raw in zip(names, raw_values, strict=True)
+    generation, payloads, _ = read_with(user_id, slots)
+    return generation, payloads
+
+
+def read_with(
+    user_id: int, slots: Iterable[str], *, also: Iterable[str] = ()
+) -> tuple[int, dict[str, Payload | None], list[bytes | None]]:
+    """Like `read`, also fetching the raw values of other keys in the same MGET."""
+    names, extra = list(slots), list(also)
+    raw = redis().mget([generation_key(user_id), *(slot_key(user_id, s) for s in names), *extra])
+    generation = int(raw[0] or 0)
+    payloads = {
+        name: accept(value, generation)
+        for name, value in zip(names, raw[1 : 1 + len(names)], strict=True)
     }
+    return generation, payloads, raw[1 + len(names) :]
 
 
 def write(user_id: int, slot: str, payload: Payload, *, generation: int, ttl: int) -> None:

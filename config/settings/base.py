@@ -7,6 +7,7 @@ listed in `.env.example`.
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -52,6 +53,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "apps.core.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -63,6 +65,9 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so it sees exceptions from views: a Redis or Postgres outage gets a friendly
+    # 503 (and a login attempt is refused, not let through) instead of a 500.
+    "apps.core.middleware.ServiceUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -127,7 +132,8 @@ CACHES = {
         "OPTIONS": {**_REDIS_OPTIONS, "IGNORE_EXCEPTIONS": True},
     },
 }
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# cached_db, with keys that name their user so one MGET fetches session + identity + Access.
+SESSION_ENGINE = "apps.accounts.session_store"
 SESSION_CACHE_ALIAS = "sessions"
 # Absolute lifetime (the cookie and the server-side record) and idle timeout, in seconds;
 # apps.accounts.middleware.SessionTimeoutMiddleware enforces both on the server.
@@ -240,6 +246,8 @@ SITE_URL = env("SITE_URL", default=f"http://127.0.0.1:{PORT}")
 # failed payment (e.g. "3d", "12h", "0"), and features everyone has without paying.
 BILLING_PAST_DUE_GRACE = env("BILLING_PAST_DUE_GRACE", default="0")
 BILLING_FREE_FEATURES = env.list("BILLING_FREE_FEATURES", default=["community"])
+# Largest webhook body accepted (Stripe's events are far smaller); larger is a 413.
+BILLING_WEBHOOK_MAX_BYTES = env.int("BILLING_WEBHOOK_MAX_BYTES", default=512 * 1024)
 # Also sign a user out everywhere when their subscription ends.
 BILLING_END_SESSIONS_ON_CANCEL = env.bool("BILLING_END_SESSIONS_ON_CANCEL", default=False)
 
@@ -271,6 +279,24 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# --- Content Security Policy (django-csp): no inline script or style anywhere -------
+# Forms that start Checkout or open the Portal are answered with a redirect to Stripe,
+# which form-action must allow.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF, "https://checkout.stripe.com", "https://billing.stripe.com"],
+    }
+}
 
 # --- Logging: one line per request to stdout -------------------------------------
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")

@@ -34,10 +34,10 @@ def test_gated_page_on_a_warm_cache_makes_no_sql_query(
     assert response.status_code == 200
 
 
-def test_gated_page_on_a_warm_cache_makes_two_redis_round_trips(client, paying_member, round_trips):
+def test_gated_page_on_a_warm_cache_makes_one_redis_round_trip(client, paying_member, round_trips):
     response = client.get(reverse("web:reports"))
     assert response.status_code == 200
-    assert round_trips == ["GET", "MGET"]  # the session; then identity + Access
+    assert round_trips == ["MGET"]  # session, identity snapshot and Access together
 
 
 def test_anonymous_visitors_pay_nothing_for_auth_or_access(
@@ -125,3 +125,42 @@ def test_a_stale_snapshot_with_an_old_auth_hash_cannot_vouch_for_a_session(clien
     response = client.get(reverse("api_session"))
     assert response.status_code == 200  # Django verified the real hash from Postgres
     assert _snapshot_cached(paying_member.pk)
+
+
+def test_a_signed_in_session_key_names_its_user(client, user):
+    client.force_login(user)
+    key = client.session.session_key
+    assert key.startswith(f"{user.pk}-")
+    assert len(key) == 40
+
+
+def test_a_session_without_the_user_prefix_still_works_in_two_round_trips(
+    client, user, subscribe, round_trips
+):
+    """Sessions made before keys named their user keep working."""
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+
+    subscribe("pro_monthly")
+    store = import_module("django.contrib.sessions.backends.cached_db").SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.save()
+    client.cookies[settings.SESSION_COOKIE_NAME] = store.session_key
+    client.get(reverse("web:reports"))  # warm
+    round_trips.clear()
+    response = client.get(reverse("web:reports"))
+    assert response.status_code == 200
+    assert round_trips == ["GET", "MGET"]
+
+
+def test_a_forged_key_naming_another_user_grants_nothing(client, paying_member):
+    from django.conf import settings
+
+    client.cookies[settings.SESSION_COOKIE_NAME] = f"{paying_member.pk}-" + "x" * 32
+    response = client.get(reverse("api_session"))
+    assert response.status_code == 401
+    assert client.get(reverse("web:reports")).status_code == 302

@@ -1,0 +1,80 @@
+"""Sessions: Django's `cached_db` store, with keys that name their user.
+
+A signed-in session's key starts with its user's id (`<id>-<random>`). Loading such a
+session fetches, in the same Redis MGET, the user's cache generation, identity
+snapshot and Access (apps/core/user_cache.py), so a gated page costs one round trip.
+The id in the key is a hint, never trusted: apps/accounts/identity.py uses the
+prefetch only when the session's own data names the same user. At least 32 random
+characters follow the id, as in Django's own keys.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY
+from django.contrib.sessions.backends.base import VALID_KEY_CHARS
+from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
+from django.utils.crypto import get_random_string
+from redis.exceptions import RedisError
+
+from apps.core import user_cache
+from apps.core.redis_outage import redis_outage
+
+KEY_LENGTH = 40  # the database column's size
+RANDOM_LENGTH = 32
+
+
+@dataclass(frozen=True)
+class Prefetch:
+    """What the session's MGET brought back for its user."""
+
+    user_id: int
+    generation: int
+    slots: dict[str, Any]
+
+
+def user_id_of(session_key: str | None) -> int | None:
+    prefix, dash, _ = (session_key or "").partition("-")
+    return int(prefix) if dash and prefix.isdigit() else None
+
+
+class SessionStore(CachedDBStore):
+    prefetch: Prefetch | None = None
+
+    def _get_new_session_key(self) -> str:
+        user_id = getattr(self, "_session_cache", {}).get(SESSION_KEY)
+        prefix = f"{user_id}-" if user_id else ""
+        if len(prefix) + RANDOM_LENGTH > KEY_LENGTH:
+            prefix = ""
+        while True:
+            key = prefix + get_random_string(
+                KEY_LENGTH - len(prefix) if prefix else RANDOM_LENGTH, VALID_KEY_CHARS
+            )
+            if not self.exists(key):
+                return key
+
+    def load(self) -> dict[str, Any]:
+        user_id = user_id_of(self.session_key)
+        if user_id is None or not _same_redis() or not redis_outage.should_try():
+            return super().load()
+        try:
+            session_key = str(self._cache.client.make_key(self.cache_key))  # type: ignore[attr-defined]
+            generation, slots, (raw,) = user_cache.read_with(
+                user_id, user_cache.SLOTS, also=[session_key]
+            )
+        except RedisError as exc:
+            redis_outage.failed(exc)
+            return super().load()
+        self.prefetch = Prefetch(user_id=user_id, generation=generation, slots=slots)
+        if raw is None:
+            return super().load()  # not in Redis: Postgres has the durable copy
+        data: dict[str, Any] = self._cache.client.decode(raw)  # type: ignore[attr-defined]
+        return data
+
+
+def _same_redis() -> bool:
+    """One MGET needs the sessions and the user cache on the same Redis database."""
+    caches = settings.CACHES
+    alias = settings.SESSION_CACHE_ALIAS
+    return bool(caches[alias]["LOCATION"] == caches["default"]["LOCATION"])
