@@ -11,7 +11,7 @@ DEPLOY_CHECK_ENV := DJANGO_SETTINGS_MODULE=config.settings.production \
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/tollgate \
 	REDIS_URL=redis://127.0.0.1:6379/0 ALLOWED_HOSTS=tollgate.example.com
 
-.PHONY: run dev test lint typecheck services chromium db demo bench clean
+.PHONY: run dev test lint typecheck services chromium wrk db demo bench soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,20 @@ test: $(VENV)/.dev-installed db chromium lint typecheck
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(DEPLOY_CHECK_ENV) $(BIN)/python manage.py check --deploy --fail-level WARNING
 	$(BIN)/pytest
+
+# Benchmarks run against real Postgres/Redis on 127.0.0.1 with wrk (Debian's package).
+wrk:
+	@command -v wrk >/dev/null || { echo "installing Debian's wrk for the benchmarks"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk) >/dev/null \
+		|| { echo "Could not install wrk; install it with 'apt-get install wrk'." >&2; exit 1; }; }
+
+## bench: gated page vs bare, stock session auth and JWT (see bench/README.md)
+bench: $(VENV)/.dev-installed services wrk
+	$(BIN)/python bench/run.py
+
+## soak: 60 s of members on gated pages while webhooks flip their plans; 0 stale grants
+soak: $(VENV)/.dev-installed services
+	$(BIN)/python bench/soak.py --seconds 60
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache staticfiles

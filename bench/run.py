@@ -89,18 +89,27 @@ def prepare() -> dict[str, str]:
 
 
 @contextmanager
-def gunicorn(port: int, settings: str, worker_class: str, *, threads: int = 1):
+def gunicorn(
+    port: int,
+    settings: str,
+    worker_class: str,
+    *,
+    threads: int = 1,
+    workers: int = 1,
+    pin: bool = True,
+):
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": settings,
         "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": "1",
+        "WEB_CONCURRENCY": str(workers),
         "GUNICORN_WORKER_CLASS": worker_class,
         "GUNICORN_THREADS": str(threads),
     }
     # The server gets one core to itself and wrk the other, so the figures measure the
     # server's CPU per request rather than how the two fight over cores.
-    cmd = [*SERVER_CPU, PYTHON, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi"]
+    cpu = SERVER_CPU if pin else []
+    cmd = [*cpu, PYTHON, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi"]
     proc = subprocess.Popen(
         cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )

@@ -9,6 +9,7 @@ recorded in `calls`, so tests can assert what was (and was not) sent to Stripe.
 import copy
 import itertools
 import json
+import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,11 +90,13 @@ class FakeStripe(stripe.HTTPClient):
         self.unreachable = False
         self.fail_status: int | None = None
         self._ids = itertools.count(1)
+        # Unique per fake, so objects never collide with rows left by an earlier run.
+        self._run = secrets.token_hex(3)
         self.put(fixture("account"))
 
     # ---- arranging state --------------------------------------------------------
     def new_id(self, prefix: str) -> str:
-        return f"{prefix}_fake{next(self._ids):06d}"
+        return f"{prefix}_fake{self._run}{next(self._ids):06d}"
 
     def put(self, obj: dict[str, Any]) -> dict[str, Any]:
         self.objects[obj["id"]] = copy.deepcopy(obj)
