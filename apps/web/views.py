@@ -1,12 +1,15 @@
-"""End-user pages. Each view reads one selector and renders; gating is declared."""
+"""End-user pages. Each view reads selectors and renders; gating is declared."""
 
 from typing import Any
 
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.utils import timezone
 from django.views.generic import TemplateView
 
 from apps.billing import selectors as billing
 from apps.billing.access.gating import AccessRequiredMixin
+
+from . import selectors
 
 
 class HomeView(TemplateView):
@@ -21,19 +24,57 @@ class PricingView(TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         interval = "year" if self.request.GET.get("interval") == "year" else "month"
         access = self.request.access  # type: ignore[attr-defined]
+        signed_in = self.request.user.is_authenticated
         cards = [
             {
                 "plan": plan,
                 "price": plan.prices.get(interval),
-                "current": plan.is_current(access.plan),
+                "current": signed_in and plan.is_current(access.plan),
             }
             for plan in billing.plans_for_pricing()
         ]
-        return super().get_context_data(cards=cards, interval=interval, access=access, **kwargs)
+        return super().get_context_data(
+            cards=cards,
+            interval=interval,
+            access=access,
+            # A live subscription changes plan in the Portal; otherwise a new Checkout.
+            subscribed=access.status in billing.LIVE_STATUSES,
+            **kwargs,
+        )
 
 
 class DashboardView(LoginRequiredMixin, TemplateView):
+    """The member's plan, its state and what it includes."""
+
     template_name = "web/dashboard.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        access = self.request.access  # type: ignore[attr-defined]
+        return super().get_context_data(
+            access=access,
+            plan_name=selectors.plan_name(access, self.request.subscription),  # type: ignore[attr-defined]
+            features=selectors.feature_names(access.features),
+            trial_days_left=selectors.trial_days_left(access, now=timezone.now()),
+            **kwargs,
+        )
+
+
+class BillingView(LoginRequiredMixin, TemplateView):
+    """Account > Billing: plan, status, next invoice, past invoices, the Portal."""
+
+    template_name = "web/billing.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        user = self.request.user
+        access = self.request.access  # type: ignore[attr-defined]
+        return super().get_context_data(
+            access=access,
+            plan_name=selectors.plan_name(access, self.request.subscription),  # type: ignore[attr-defined]
+            next_invoice=selectors.next_invoice(self.request.subscription, access),  # type: ignore[attr-defined]
+            invoices=selectors.invoice_rows(user),  # type: ignore[arg-type]
+            has_customer=billing.customer_for_user(user) is not None,  # type: ignore[arg-type]
+            **kwargs,
+        )
 
 
 class ReportsView(AccessRequiredMixin, TemplateView):

@@ -1,0 +1,97 @@
+"""Reads that shape billing data for display. Postgres only; nothing here calls Stripe."""
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from djstripe.models import Feature, Invoice, Subscription
+
+from apps.accounts.models import User
+from apps.billing import selectors as billing
+from apps.billing.access.rules import Access
+from apps.billing.stripe_data import subscription_items, subscription_period_end, timestamp
+
+
+@dataclass(frozen=True)
+class InvoiceRow:
+    number: str
+    created: datetime | None
+    amount: int  # in the currency's smallest unit
+    currency: str
+    status: str
+    hosted_url: str | None
+    pdf_url: str | None
+
+
+@dataclass(frozen=True)
+class NextInvoice:
+    amount: int
+    currency: str
+    date: datetime | None
+
+
+def feature_names(keys: frozenset[str]) -> list[str]:
+    """Feature display names for lookup keys, sorted; a key without a Feature row is titled."""
+    found = Feature.objects.filter(stripe_data__lookup_key__in=keys)
+    names = {feature.lookup_key: feature.name for feature in found}
+    return sorted(names.get(key) or key.replace("_", " ").capitalize() for key in keys)
+
+
+def plan_name(access: Access, subscription: Subscription | None) -> str:
+    """The catalog name ("Pro") of the plan the member pays for, or last subscribed to
+    when that subscription no longer grants (past due, cancelled); "Free" without one."""
+    key = access.plan or _subscribed_plan_key(subscription)
+    if key is None:
+        return "Free"
+    plan = next((plan for plan in billing.plans_for_pricing() if plan.is_current(key)), None)
+    return plan.name if plan else key
+
+
+def _subscribed_plan_key(subscription: Subscription | None) -> str | None:
+    items = subscription_items(subscription.stripe_data) if subscription else []
+    price = (items[0].get("price") or {}) if items else {}
+    if not isinstance(price, dict):
+        return None
+    product = price.get("product")
+    product_id = product.get("id") if isinstance(product, dict) else product
+    return price.get("lookup_key") or product_id
+
+
+def trial_days_left(access: Access, *, now: datetime) -> int | None:
+    """Whole days (rounded up) until a trial ends; None when not trialing."""
+    if access.status != "trialing" or access.trial_end is None:
+        return None
+    return max(0, math.ceil((access.trial_end - now) / timedelta(days=1)))
+
+
+def invoice_rows(user: User) -> list[InvoiceRow]:
+    return [_invoice_row(invoice) for invoice in billing.invoices_for_user(user)]
+
+
+def _invoice_row(invoice: Invoice) -> InvoiceRow:
+    data = invoice.stripe_data
+    return InvoiceRow(
+        number=data.get("number") or invoice.id,
+        created=timestamp(data.get("created")),
+        amount=int(data.get("total") or data.get("amount_due") or 0),
+        currency=data.get("currency") or "usd",
+        status=data.get("status") or "",
+        hosted_url=data.get("hosted_invoice_url"),
+        pdf_url=data.get("invoice_pdf"),
+    )
+
+
+def next_invoice(subscription: Subscription | None, access: Access) -> NextInvoice | None:
+    """What the next renewal will charge and when; None when nothing will renew."""
+    if subscription is None or not access.is_paid or access.cancel_at_period_end:
+        return None
+    data = subscription.stripe_data
+    amount = sum(
+        int((item.get("price") or {}).get("unit_amount") or 0) * int(item.get("quantity") or 1)
+        for item in subscription_items(data)
+    )
+    return NextInvoice(
+        amount=amount,
+        currency=data.get("currency") or "usd",
+        date=subscription_period_end(data),
+    )
