@@ -1,16 +1,21 @@
 """Server-side session lifetimes: an idle timeout and an absolute maximum age."""
 
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.auth.models import AnonymousUser
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject
 
 from . import identity, services
+
+logger = logging.getLogger(__name__)
 
 AUTHENTICATED_AT = "_tollgate_auth_at"
 LAST_SEEN = "_tollgate_seen"
@@ -56,9 +61,21 @@ class SessionTimeoutMiddleware:
         ):
             expired_key = session.session_key or ""
             session.flush()
-            services.session_forget(session_key=expired_key)
+            with _best_effort():
+                services.session_forget(session_key=expired_key)
             request.user = AnonymousUser()
             return
         if LAST_SEEN not in session or now - last_seen >= SEEN_RESOLUTION:
             session[LAST_SEEN] = now
-            services.session_touch(session_key=session.session_key or "")
+            with _best_effort():
+                services.session_touch(session_key=session.session_key or "")
+
+
+@contextmanager
+def _best_effort() -> Iterator[None]:
+    """Bookkeeping for the sessions list must not turn a Postgres outage into a 500:
+    the view then meets the outage itself and answers the friendly 503."""
+    try:
+        yield
+    except DatabaseError:
+        logger.warning("Could not update the sessions list (database unavailable).")

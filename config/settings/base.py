@@ -240,7 +240,8 @@ STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_VERSION = "2026-05-27.dahlia"
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 DJSTRIPE_WEBHOOK_VALIDATION = "verify_signature"
-# Public base URL (scheme + host) used for Stripe return URLs and the webhook URL.
+# Public base URL (scheme + host): the webhook URL billing_setup prints, links in emails.
+# (Stripe return URLs come from the request, whose Host ALLOWED_HOSTS has checked.)
 SITE_URL = env("SITE_URL", default=f"http://127.0.0.1:{PORT}")
 # Access rules (apps.billing.access): how long past_due keeps access after the first
 # failed payment (e.g. "3d", "12h", "0"), and features everyone has without paying.
