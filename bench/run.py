@@ -105,6 +105,9 @@ def gunicorn(
         "WEB_CONCURRENCY": str(workers),
         "GUNICORN_WORKER_CLASS": worker_class,
         "GUNICORN_THREADS": str(threads),
+        # Worker recycling (a reboot every few thousand requests) would show up as the
+        # p99 of a one-worker run; the benchmark measures the steady state.
+        "GUNICORN_MAX_REQUESTS": "0",
     }
     # The server gets one core to itself and wrk the other, so the figures measure the
     # server's CPU per request rather than how the two fight over cores.

@@ -87,33 +87,19 @@ def members(count: int):  # type: ignore[no-untyped-def]
     import django
 
     django.setup()
-    from django.conf import settings
-    from django.test import Client
     from django.urls import reverse
-    from djstripe.models import Customer
 
-    from apps.accounts.models import User
     from apps.billing import services
-    from bench.fixtures import install_fake_stripe
-    from tests.billing import stripe_builders as build
+    from bench.fixtures import install_fake_stripe, member, pro_price
 
     fake = install_fake_stripe()
-    pro = build.product(fake, key="pro", name="Pro", features=["reports"])
-    price = build.price(fake, product_id=pro["id"], lookup_key="pro_monthly", amount=1200)
-    services.plans_sync()
+    price_id = pro_price(fake)
     endpoint, _ = services.webhook_endpoint_ensure(base_url=f"http://127.0.0.1:{PORT}")
     path = reverse("djstripe:djstripe_webhook_by_uuid", kwargs={"uuid": endpoint.djstripe_uuid})
     result = []
     for index in range(count):
-        user, _ = User.objects.get_or_create(email=f"soak-{index}@example.com")
-        Customer.objects.filter(subscriber=user).delete()
-        customer = build.customer(fake, user_id=user.pk, email=user.email)
-        Customer.sync_from_stripe_data(customer, api_key=settings.STRIPE_TEST_SECRET_KEY)
-        sub = build.subscription(fake, customer_id=customer["id"], price_ids=[price["id"]])
-        services.subscription_sync(data=sub)
-        client = Client(HTTP_HOST="127.0.0.1")
-        client.force_login(user)
-        result.append((user.pk, client.cookies[SESSION_COOKIE].value, sub["id"]))
+        user, cookie, sub_id = member(fake, email=f"soak-{index}@example.com", price_id=price_id)
+        result.append((user.pk, cookie, sub_id))
     return fake, result, path
 
 
@@ -197,7 +183,8 @@ def main() -> int:
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], check=True)
     fake, made, path = members(args.members)
     server = serve_fake_stripe(fake)
-    timeline, tally, lock = Timeline(), defaultdict(int), threading.Lock()
+    timeline, lock = Timeline(), threading.Lock()
+    tally: defaultdict[str, int] = defaultdict(int, errors=0, stale_grants=0, webhook_errors=0)
     cookies = [(uid, cookie) for uid, cookie, _ in made]
     subs = [(uid, sub) for uid, _, sub in made]
     with gunicorn(PORT, "bench.settings", "gthread", threads=4, workers=2, pin=False):

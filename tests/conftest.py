@@ -16,6 +16,7 @@ from django_redis import get_redis_connection
 from tests.accounts.factories import UserFactory
 from tests.billing import stripe_builders as build
 from tests.billing.fake_stripe import FakeStripe
+from tests.redis_counter import count_round_trips
 
 
 @pytest.fixture(autouse=True)
@@ -30,6 +31,13 @@ def _clean_redis() -> Iterator[None]:
 def redis():  # type: ignore[no-untyped-def]
     """The raw redis-py client on the test database."""
     return get_redis_connection("default")
+
+
+@pytest.fixture
+def redis_round_trips() -> Iterator[list[str]]:
+    """Every Redis round trip any client makes during the test (PIPELINE for a pipeline)."""
+    with count_round_trips() as sent:
+        yield sent
 
 
 @pytest.fixture

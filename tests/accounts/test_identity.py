@@ -1,21 +1,12 @@
 """The hot path: a gated page for a paying user costs no SQL and two Redis round trips."""
 
-from collections.abc import Iterator
-
 import pytest
 from django.urls import reverse
 
 from apps.accounts import identity
 from apps.core import user_cache
-from tests.redis_counter import count_round_trips
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def round_trips() -> Iterator[list[str]]:
-    with count_round_trips() as sent:
-        yield sent
 
 
 @pytest.fixture
@@ -34,18 +25,20 @@ def test_gated_page_on_a_warm_cache_makes_no_sql_query(
     assert response.status_code == 200
 
 
-def test_gated_page_on_a_warm_cache_makes_one_redis_round_trip(client, paying_member, round_trips):
+def test_gated_page_on_a_warm_cache_makes_one_redis_round_trip(
+    client, paying_member, redis_round_trips
+):
     response = client.get(reverse("web:reports"))
     assert response.status_code == 200
-    assert round_trips == ["MGET"]  # session, identity snapshot and Access together
+    assert redis_round_trips == ["MGET"]  # session, identity snapshot and Access together
 
 
 def test_anonymous_visitors_pay_nothing_for_auth_or_access(
-    client, db, round_trips, django_assert_num_queries
+    client, db, redis_round_trips, django_assert_num_queries
 ):
     with django_assert_num_queries(0):
         client.get(reverse("web:home"))
-    assert round_trips == []
+    assert redis_round_trips == []
 
 
 def test_snapshot_never_holds_the_password_hash(user):
@@ -134,8 +127,8 @@ def test_a_signed_in_session_key_names_its_user(client, user):
     assert len(key) == 40
 
 
-def test_a_session_without_the_user_prefix_still_works_in_two_round_trips(
-    client, user, subscribe, round_trips
+def test_a_session_without_the_user_prefix_still_works_in_two_redis_round_trips(
+    client, user, subscribe, redis_round_trips
 ):
     """Sessions made before keys named their user keep working."""
     from importlib import import_module
@@ -151,10 +144,10 @@ def test_a_session_without_the_user_prefix_still_works_in_two_round_trips(
     store.save()
     client.cookies[settings.SESSION_COOKIE_NAME] = store.session_key
     client.get(reverse("web:reports"))  # warm
-    round_trips.clear()
+    redis_round_trips.clear()
     response = client.get(reverse("web:reports"))
     assert response.status_code == 200
-    assert round_trips == ["GET", "MGET"]
+    assert redis_round_trips == ["GET", "MGET"]
 
 
 def test_a_forged_key_naming_another_user_grants_nothing(client, paying_member):

@@ -28,20 +28,6 @@ PRO = Access(
 
 
 @pytest.fixture
-def redis_commands(redis, monkeypatch):  # type: ignore[no-untyped-def]
-    """Names of the commands sent on the Access cache's Redis client, in order."""
-    sent: list[str] = []
-    real = redis.execute_command
-
-    def spy(*args, **options):  # type: ignore[no-untyped-def]
-        sent.append(str(args[0]).upper())
-        return real(*args, **options)
-
-    monkeypatch.setattr(redis, "execute_command", spy)
-    return sent
-
-
-@pytest.fixture
 def outage(monkeypatch) -> RedisOutage:
     """A fresh outage tracker, so no test inherits another's "Redis is down"."""
     fresh = RedisOutage()
@@ -53,17 +39,17 @@ def djstripe_queries(captured: CaptureQueriesContext) -> list[str]:
     return [q["sql"] for q in captured.captured_queries if "djstripe_" in q["sql"]]
 
 
-def test_cache_hit_is_one_mget_and_no_sql(user, subscribe, redis_commands, outage):
+def test_cache_hit_is_one_mget_and_no_sql(user, subscribe, redis_round_trips, outage):
     subscribe("pro_monthly")
     first = access_for_user(user)
-    redis_commands.clear()
+    redis_round_trips.clear()
 
     with CaptureQueriesContext(connection) as queries:
         again = access_for_user(user)
 
     assert again == first
     assert again.has("reports")
-    assert redis_commands == ["MGET"]
+    assert redis_round_trips == ["MGET"]
     assert queries.captured_queries == []
 
 

@@ -4,7 +4,6 @@ import json
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import redis as redis_py
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.db import connection
@@ -33,39 +32,6 @@ def team_plan_view(request):  # type: ignore[no-untyped-def]
     return HttpResponse("team")
 
 
-@pytest.fixture
-def all_redis_commands(monkeypatch) -> list[str]:
-    """Every command sent to Redis by any client (cache, sessions), pipelines included."""
-    sent: list[str] = []
-    real_command, real_pipeline = redis_py.Redis.execute_command, redis_py.client.Pipeline.execute
-
-    def command(self, *args, **options):  # type: ignore[no-untyped-def]
-        sent.append(str(args[0]).upper())
-        return real_command(self, *args, **options)
-
-    def pipeline(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        sent.append("PIPELINE")
-        return real_pipeline(self, *args, **kwargs)
-
-    monkeypatch.setattr(redis_py.Redis, "execute_command", command)
-    monkeypatch.setattr(redis_py.client.Pipeline, "execute", pipeline)
-    return sent
-
-
-@pytest.fixture
-def access_cache_commands(redis, monkeypatch) -> list[str]:
-    """Commands sent on the client the Access cache uses (the "default" alias)."""
-    sent: list[str] = []
-    real = redis.execute_command
-
-    def spy(*args, **options):  # type: ignore[no-untyped-def]
-        sent.append(str(args[0]).upper())
-        return real(*args, **options)
-
-    monkeypatch.setattr(redis, "execute_command", spy)
-    return sent
-
-
 def djstripe_queries(captured: CaptureQueriesContext) -> list[str]:
     return [q["sql"] for q in captured.captured_queries if "djstripe_" in q["sql"]]
 
@@ -78,17 +44,17 @@ def request_for(rf, user, access: Access, **headers: str):  # type: ignore[no-un
 
 
 def test_anonymous_public_page_costs_no_sql_and_no_redis(
-    client, all_redis_commands, django_assert_num_queries
+    client, redis_round_trips, django_assert_num_queries
 ):
     with django_assert_num_queries(0):
         response = client.get(reverse("web:home"))
 
     assert response.status_code == 200
-    assert all_redis_commands == []
+    assert redis_round_trips == []
 
 
 def test_gated_page_on_a_warm_cache_makes_no_sql_for_the_access_decision(
-    client, user, subscribe, access_cache_commands
+    client, user, subscribe, redis_round_trips
 ):
     subscribe("pro_monthly")
     client.force_login(user)
@@ -96,7 +62,7 @@ def test_gated_page_on_a_warm_cache_makes_no_sql_for_the_access_decision(
     cache.invalidate([user.pk])
     with CaptureQueriesContext(connection) as cold:
         assert client.get(reverse("web:reports")).status_code == 200
-    access_cache_commands.clear()
+    redis_round_trips.clear()
 
     with CaptureQueriesContext(connection) as warm:
         assert client.get(reverse("web:reports")).status_code == 200
@@ -104,7 +70,7 @@ def test_gated_page_on_a_warm_cache_makes_no_sql_for_the_access_decision(
     assert djstripe_queries(cold)
     assert djstripe_queries(warm) == []
     assert len(warm) < len(cold)
-    assert access_cache_commands == ["MGET"]  # one round trip on a hit
+    assert redis_round_trips == ["MGET"]  # one round trip on a hit
 
 
 def test_denied_html_redirects_to_pricing_with_next_and_the_missing_feature(client, user, catalog):
