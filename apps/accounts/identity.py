@@ -10,6 +10,7 @@ Whenever the snapshot cannot vouch for the session (no snapshot, hash mismatch,
 secret key rotation, Redis down), Django's own `get_user` decides, unchanged.
 """
 
+from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -38,11 +39,17 @@ def snapshot_of(user: User) -> dict[str, Any]:
     return payload
 
 
+@cache
+def _field_layout() -> tuple[list[str], list[str | None]]:
+    """Every concrete field's name, and for each the snapshot key or None (deferred)."""
+    names = [f.attname for f in User._meta.concrete_fields]
+    return names, [name if name in FIELDS else None for name in names]
+
+
 def user_from_snapshot(payload: dict[str, Any]) -> User:
-    values = [
-        payload[f.attname] if f.attname in FIELDS else DEFERRED for f in User._meta.concrete_fields
-    ]
-    return User.from_db("default", [f.attname for f in User._meta.concrete_fields], values)
+    names, layout = _field_layout()
+    values = [DEFERRED if key is None else payload[key] for key in layout]
+    return User.from_db("default", names, values)
 
 
 def _session_identity(request: HttpRequest) -> tuple[int, str, str] | None:
