@@ -25,9 +25,10 @@ def customer_for_user(user: User) -> Customer | None:
     )
 
 
-def user_for_customer(customer_id: str) -> User | None:
-    customer = Customer.objects.filter(id=customer_id).select_related("subscriber").first()
-    return customer.subscriber if customer else None
+def user_ids_for_customer(customer_id: str) -> set[int]:
+    """The users linked to a Stripe customer id (a purged customer has none)."""
+    linked = Customer.objects.filter(id=customer_id, subscriber__isnull=False)
+    return set(linked.values_list("subscriber_id", flat=True))
 
 
 def subscriptions_for_user(user_id: int) -> QuerySet[Subscription]:

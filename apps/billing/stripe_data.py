@@ -35,11 +35,6 @@ def subscription_period_end(subscription: StripeData) -> datetime | None:
     return max((end for end in ends if end), default=None)
 
 
-def item_price_id(item: StripeData) -> str | None:
-    price = item.get("price") or item.get("plan") or {}
-    return price if isinstance(price, str) else price.get("id")
-
-
 def invoice_subscription_id(invoice: StripeData) -> str | None:
     """The subscription an invoice bills, wherever this API version puts it."""
     direct = invoice.get("subscription")

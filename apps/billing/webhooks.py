@@ -10,10 +10,10 @@ invalidation, mail, ending sessions) run only after commit.
 import logging
 from typing import Any
 
-from djstripe.models import Customer, Event
+from djstripe.models import Event
 from djstripe.signals import WEBHOOK_SIGNALS, webhook_post_process
 
-from . import services, stripe_data
+from . import selectors, services, stripe_data
 
 logger = logging.getLogger(__name__)
 
@@ -29,15 +29,7 @@ def user_ids_for_event(event: Event) -> set[int]:
     customer_id = obj.get("id") if is_customer else obj.get("customer")
     if isinstance(customer_id, dict):
         customer_id = customer_id.get("id")
-    user_ids: set[int] = set()
-    if customer_id:
-        user_ids.update(
-            uid
-            for uid in Customer.objects.filter(id=customer_id).values_list(
-                "subscriber_id", flat=True
-            )
-            if uid
-        )
+    user_ids = selectors.user_ids_for_customer(customer_id) if customer_id else set()
     # A deleted customer is already unlinked; the subscriber id is in its metadata.
     subscriber = (obj.get("metadata") or {}).get("djstripe_subscriber") if is_customer else None
     if subscriber and str(subscriber).isdigit():

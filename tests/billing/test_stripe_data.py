@@ -101,19 +101,6 @@ def test_invoice_without_a_subscription_gives_none(parent):
     assert stripe_data.invoice_subscription_id(invoice) is None
 
 
-@pytest.mark.parametrize(
-    ("item", "expected"),
-    [
-        ({"price": {"id": "price_a"}}, "price_a"),
-        ({"price": "price_b"}, "price_b"),
-        ({"plan": {"id": "plan_c"}}, "plan_c"),
-        ({}, None),
-    ],
-)
-def test_item_price_id_reads_expanded_ids_and_legacy_plans(item, expected):
-    assert stripe_data.item_price_id(item) == expected
-
-
 def test_timestamp_and_earliest_skip_missing_values():
     assert stripe_data.timestamp(None) is None
     assert stripe_data.timestamp(0) is None
