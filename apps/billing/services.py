@@ -162,6 +162,7 @@ def sessions_end_on_cancel(*, user_ids: Iterable[int]) -> None:
 def trial_ending_notify(*, user_ids: Iterable[int], trial_end: datetime | None) -> None:
     """Tell users their trial ends soon (Stripe sends this event three days before)."""
     when = f" on {trial_end:%B %-d}" if trial_end else " soon"
+    billing_url = settings.SITE_URL.rstrip("/") + reverse("web:billing")
 
     def send() -> None:
         for user in User.objects.filter(pk__in=list(user_ids), is_active=True):
@@ -170,7 +171,7 @@ def trial_ending_notify(*, user_ids: Iterable[int], trial_end: datetime | None) 
                 message=(
                     f"Hello {user.get_short_name()},\n\nYour free trial ends{when}. "
                     "If you have a payment method on file, your subscription simply "
-                    f"continues. You can review it here: {settings.SITE_URL}/billing/\n"
+                    f"continues. You can review it here: {billing_url}\n"
                 ),
                 from_email=None,
                 recipient_list=[user.email],

@@ -143,6 +143,7 @@ def test_trial_will_end_mails_the_user_only_after_commit(
     message = mail.outbox[0]
     assert message.to == [user.email]
     assert message.subject == "Your trial ends soon"
+    assert "http://testserver/account/billing/" in message.body  # a page that exists
     assert "trial ends on" in message.body
     assert stored_status(sub["id"]) == "trialing"
     assert_invalidated(user, generation)
