@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db.models import Prefetch, QuerySet
-from djstripe.models import Customer, Invoice, Price, Product, Subscription
+from djstripe.models import Customer, Feature, Invoice, Price, Product, Subscription
 
 from apps.accounts.models import User
 
@@ -50,6 +50,13 @@ def user_has_live_subscription_to(user: User, *, product_id: str) -> bool:
         and any(item.price.product_id == product_id for item in sub.items.all())
         for sub in subscriptions_for_user(user.pk)
     )
+
+
+def feature_names(keys: frozenset[str]) -> list[str]:
+    """Feature display names for lookup keys, sorted; a key without a Feature row is titled."""
+    found = Feature.objects.filter(stripe_data__lookup_key__in=keys)
+    names = {feature.lookup_key: feature.name for feature in found}
+    return sorted(names.get(key) or key.replace("_", " ").capitalize() for key in keys)
 
 
 def invoices_for_user(user: User, *, limit: int = 24) -> QuerySet[Invoice]:

@@ -4,7 +4,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from djstripe.models import Feature, Invoice, Subscription
+from djstripe.models import Invoice, Subscription
 
 from apps.accounts.models import User
 from apps.billing import selectors as billing
@@ -28,13 +28,6 @@ class NextInvoice:
     amount: int
     currency: str
     date: datetime | None
-
-
-def feature_names(keys: frozenset[str]) -> list[str]:
-    """Feature display names for lookup keys, sorted; a key without a Feature row is titled."""
-    found = Feature.objects.filter(stripe_data__lookup_key__in=keys)
-    names = {feature.lookup_key: feature.name for feature in found}
-    return sorted(names.get(key) or key.replace("_", " ").capitalize() for key in keys)
 
 
 def plan_name(access: Access, subscription: Subscription | None) -> str:

@@ -53,7 +53,7 @@ class DashboardView(LoginRequiredMixin, TemplateView):
         return super().get_context_data(
             access=access,
             plan_name=selectors.plan_name(access, self.request.subscription),  # type: ignore[attr-defined]
-            features=selectors.feature_names(access.features),
+            features=billing.feature_names(access.features),
             trial_days_left=selectors.trial_days_left(access, now=timezone.now()),
             **kwargs,
         )

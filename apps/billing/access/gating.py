@@ -9,8 +9,8 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
-from djstripe.models import Feature
 
+from ..selectors import feature_names
 from .rules import Access
 
 View = Callable[..., HttpResponse]
@@ -32,11 +32,6 @@ def _wants_json(request: HttpRequest) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
-def _feature_names(keys: frozenset[str]) -> list[str]:
-    names = {f.lookup_key: f.name for f in Feature.objects.filter(stripe_data__lookup_key__in=keys)}
-    return [names.get(key, key) for key in sorted(keys)]
-
-
 def deny(request: HttpRequest, *, features: frozenset[str], plans: frozenset[str]) -> HttpResponse:
     """Anonymous: sign in first. JSON: 403 with the reason. HTML: pricing with a message."""
     if not request.user.is_authenticated:
@@ -51,7 +46,7 @@ def deny(request: HttpRequest, *, features: frozenset[str], plans: frozenset[str
             "status": access.status,
         }
         return JsonResponse(body, status=403)
-    needs = _feature_names(features) if features else sorted(plans)
+    needs = feature_names(features) if features else sorted(plans)
     messages.warning(
         request,
         f"This page needs a plan that includes {', '.join(needs)}."
