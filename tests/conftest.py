@@ -13,6 +13,7 @@ from django.conf import settings
 from django.urls import reverse
 from django_redis import get_redis_connection
 
+from apps.core.near_cache import near_cache
 from tests.accounts.factories import UserFactory
 from tests.billing import stripe_builders as build
 from tests.billing.fake_stripe import FakeStripe
@@ -21,10 +22,14 @@ from tests.redis_counter import count_round_trips
 
 @pytest.fixture(autouse=True)
 def _clean_redis() -> Iterator[None]:
+    # FLUSHDB also reaches the near cache as an invalidation push; clearing it here
+    # too means no test depends on when that push is read.
     redis = get_redis_connection("default")
     redis.flushdb()
+    near_cache().clear()
     yield
     redis.flushdb()
+    near_cache().clear()
 
 
 @pytest.fixture

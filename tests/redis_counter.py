@@ -1,5 +1,5 @@
 """Counting Redis round trips, for tests and benchmarks: one per command sent on its own,
-one per pipeline execute()."""
+one per pipeline execute(), one per MGET the near cache sends (apps/core/near_cache.py)."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -7,12 +7,14 @@ from typing import Any
 
 from redis.client import Pipeline, Redis
 
+from apps.core.near_cache import NearCache
+
 
 @contextmanager
 def count_round_trips() -> Iterator[list[str]]:
     """Yields a list that fills with the command names (PIPELINE for a pipeline)."""
     sent: list[str] = []
-    single, batch = Redis.execute_command, Pipeline.execute
+    single, batch, near = Redis.execute_command, Pipeline.execute, NearCache._fetch
 
     def execute_command(self: Redis, *args: Any, **kwargs: Any) -> Any:
         if not isinstance(self, Pipeline):
@@ -23,10 +25,16 @@ def count_round_trips() -> Iterator[list[str]]:
         sent.append("PIPELINE")
         return batch(self, *args, **kwargs)
 
+    def fetch(self: NearCache, *args: Any, **kwargs: Any) -> Any:
+        sent.append("MGET")
+        return near(self, *args, **kwargs)
+
     Redis.execute_command = execute_command  # type: ignore[method-assign]
     Pipeline.execute = execute  # type: ignore[method-assign]
+    NearCache._fetch = fetch  # type: ignore[method-assign]
     try:
         yield sent
     finally:
         Redis.execute_command = single  # type: ignore[method-assign]
         Pipeline.execute = batch  # type: ignore[method-assign]
+        NearCache._fetch = near  # type: ignore[method-assign]

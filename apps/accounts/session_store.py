@@ -19,6 +19,7 @@ from django.utils.crypto import get_random_string
 from redis.exceptions import RedisError
 
 from apps.core import user_cache
+from apps.core.near_cache import near_cache
 from apps.core.redis_outage import redis_outage
 
 KEY_LENGTH = 40  # the database column's size
@@ -68,9 +69,30 @@ class SessionStore(CachedDBStore):
             return super().load()
         self.prefetch = Prefetch(user_id=user_id, generation=generation, slots=slots)
         if raw is None:
-            return super().load()  # not in Redis: Postgres has the durable copy
+            return self._load_from_db()  # not in Redis: Postgres has the durable copy
         data: dict[str, Any] = self._cache.client.decode(raw)  # type: ignore[attr-defined]
         return data
+
+    def _load_from_db(self) -> dict[str, Any]:
+        data: dict[str, Any] = super().load()  # also writes the session back to Redis
+        self._forget_copy(self.session_key)
+        return data
+
+    def save(self, must_create: bool = False) -> None:
+        super().save(must_create)
+        self._forget_copy(self.session_key)
+
+    def delete(self, session_key: str | None = None) -> None:
+        session_key = session_key or self.session_key
+        super().delete(session_key)
+        self._forget_copy(session_key)
+
+    def _forget_copy(self, session_key: str | None) -> None:
+        """This process just wrote the session to Redis: drop its near-cache copy now
+        rather than when Redis's invalidation push arrives (apps/core/near_cache.py)."""
+        if session_key:
+            key = self._cache.client.make_key(self.cache_key_prefix + session_key)  # type: ignore[attr-defined]
+            near_cache().evict([str(key)])
 
 
 def _same_redis() -> bool:

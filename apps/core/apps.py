@@ -6,3 +6,10 @@ class CoreConfig(AppConfig):
 
     name = "apps.core"
     label = "core"
+
+    def ready(self) -> None:
+        from django.test.signals import setting_changed
+
+        from .near_cache import reset
+
+        setting_changed.connect(reset, dispatch_uid="near_cache_reset")

@@ -7,6 +7,10 @@ the same MGET. Invalidation INCRs the generation and deletes the values. A reade
 that was recomputing from old rows while that happened writes under the old
 generation, and no later read accepts it. See DESIGN.md, "The Access cache".
 
+Reads go through apps/core/near_cache.py: a thread keeps the MGET's answer and Redis
+pushes an invalidation the moment any of those keys changes, so a repeat read costs no
+round trip. Writes go to Redis as usual and evict this process's copies at once.
+
 Redis must not evict generation keys before values (use `noeviction` or a
 `volatile-*` policy); generation keys live a week, values an hour at most.
 """
@@ -17,6 +21,8 @@ from typing import Any
 
 from django.conf import settings
 from django_redis import get_redis_connection
+
+from .near_cache import near_cache
 
 SLOTS = ("user", "access")
 VALUE_TTL_CEILING = 60 * 60
@@ -61,7 +67,8 @@ def read_with(
 ) -> tuple[int, dict[str, Payload | None], list[bytes | None]]:
     """Like `read`, also fetching the raw values of other keys in the same MGET."""
     names, extra = list(slots), list(also)
-    raw = redis().mget([generation_key(user_id), *(slot_key(user_id, s) for s in names), *extra])
+    keys = [generation_key(user_id), *(slot_key(user_id, s) for s in names), *extra]
+    raw = near_cache().mget(keys)
     generation = int(raw[0] or 0)
     payloads = {
         name: accept(value, generation)
@@ -73,14 +80,19 @@ def read_with(
 def write(user_id: int, slot: str, payload: Payload, *, generation: int, ttl: int) -> None:
     """Store a payload computed under `generation` (read before computing it)."""
     body = json.dumps({**payload, "g": generation}, separators=(",", ":"))
-    redis().set(slot_key(user_id, slot), body, ex=max(1, min(ttl, VALUE_TTL_CEILING)))
+    key = slot_key(user_id, slot)
+    redis().set(key, body, ex=max(1, min(ttl, VALUE_TTL_CEILING)))
+    near_cache().evict([key])
 
 
 def invalidate(user_ids: Iterable[int]) -> None:
     """Make every cached value of these users unreadable, now and for racing writers."""
     pipe = redis().pipeline(transaction=True)
+    keys = []
     for user_id in set(user_ids):
         pipe.incr(generation_key(user_id))
         pipe.expire(generation_key(user_id), GENERATION_TTL)
         pipe.delete(*(slot_key(user_id, slot) for slot in SLOTS))
+        keys += [generation_key(user_id), *(slot_key(user_id, slot) for slot in SLOTS)]
     pipe.execute()
+    near_cache().evict(keys)

@@ -3,6 +3,8 @@ from django.conf import settings
 from django.core.cache import caches
 from django.urls import reverse
 
+from apps.core.near_cache import near_cache
+
 pytestmark = pytest.mark.django_db
 
 
@@ -18,5 +20,6 @@ def test_session_survives_a_redis_flush(client, user, password, redis):
     """cached_db keeps a durable copy in Postgres, so a Redis restart signs nobody out."""
     client.login(username=user.email, password=password)
     redis.flushdb()
+    near_cache().sync()
     response = client.get(reverse("web:home"))
     assert response.wsgi_request.user == user

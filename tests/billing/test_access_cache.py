@@ -14,6 +14,7 @@ from django.utils import timezone
 from apps.billing.access import cache, resolver
 from apps.billing.access.resolver import access_for_user
 from apps.billing.access.rules import Access
+from apps.core.near_cache import near_cache
 from apps.core.redis_outage import RedisOutage
 
 pytestmark = pytest.mark.django_db
@@ -39,9 +40,10 @@ def djstripe_queries(captured: CaptureQueriesContext) -> list[str]:
     return [q["sql"] for q in captured.captured_queries if "djstripe_" in q["sql"]]
 
 
-def test_cache_hit_is_one_mget_and_no_sql(user, subscribe, redis_round_trips, outage):
+def test_cache_hit_is_at_most_one_mget_and_no_sql(user, subscribe, redis_round_trips, outage):
     subscribe("pro_monthly")
-    first = access_for_user(user)
+    first = access_for_user(user)  # a miss: computes and writes the Access
+    access_for_user(user)  # re-reads what it wrote, so Redis tracks it for this thread
     redis_round_trips.clear()
 
     with CaptureQueriesContext(connection) as queries:
@@ -49,6 +51,12 @@ def test_cache_hit_is_one_mget_and_no_sql(user, subscribe, redis_round_trips, ou
 
     assert again == first
     assert again.has("reports")
+    assert redis_round_trips == []  # this thread's near copy, which Redis vouches for
+    assert queries.captured_queries == []
+
+    near_cache().clear()  # another worker thread: one MGET, still no SQL
+    with CaptureQueriesContext(connection) as queries:
+        assert access_for_user(user) == first
     assert redis_round_trips == ["MGET"]
     assert queries.captured_queries == []
 
@@ -59,6 +67,7 @@ def test_value_under_an_older_generation_is_a_miss(user, redis):
     assert cache.read(user.pk, now=now) == (PRO, 0)
 
     redis.incr(cache.generation_key(user.pk))  # value left in place on purpose
+    near_cache().sync()  # its invalidation push, as any later read sees it
 
     assert cache.read(user.pk, now=now) == (None, 1)
 

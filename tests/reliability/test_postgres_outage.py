@@ -15,6 +15,7 @@ from djstripe.models import Customer, Event, Subscription, WebhookEventTrigger
 
 from apps.accounts.middleware import LAST_SEEN
 from apps.billing.access import cache
+from apps.core.near_cache import near_cache
 from tests.billing import stripe_builders as build
 
 pytestmark = pytest.mark.usefixtures("transactional_db")
@@ -76,6 +77,7 @@ def test_gated_page_with_a_cold_access_cache_answers_503_and_never_grants(
     user, paying_device, redis, postgres_down, accept, expected
 ):
     redis.delete(cache.value_key(user.pk))  # the Access must come from Postgres
+    near_cache().sync()  # as any later request sees it
 
     with postgres_down():
         response = paying_device.get(reverse("web:reports"), headers={"Accept": accept})
@@ -106,6 +108,7 @@ def test_gated_page_for_a_session_due_a_last_seen_write_answers_the_friendly_503
     session[LAST_SEEN] = int(time.time()) - 120  # "last seen" is due to be refreshed
     session.save()
     redis.delete(cache.value_key(user.pk))
+    near_cache().sync()
 
     with postgres_down():
         response = paying_device.get(reverse("web:reports"))

@@ -1,0 +1,221 @@
+"""A near cache: copies of a few Redis keys kept in this process, which Redis itself
+keeps current.
+
+A gated page needs the session, the user's generation, identity snapshot and Access.
+Fetching them is one MGET; on a small VM that round trip is most of the page's cost
+(bench/README.md). Here the MGET's answer is kept in the thread that asked, and its
+connection has Redis's CLIENT TRACKING on: from then on Redis pushes an invalidation
+message on that same connection whenever one of those keys changes (SET, DEL, INCR,
+expiry, FLUSHDB). Before every read the connection's pending pushes are drained, so a
+read never serves a key that Redis has already reported changed.
+
+Why that is enough for "revocation is instant" (DESIGN.md, "The Access cache"):
+Redis writes the invalidation to this connection in the same event-loop turn in which
+it answers the writer (the webhook's INCR), so it is in this socket long before the
+webhook can answer Stripe with a 200. Writes this process makes itself are also
+evicted here directly (`evict`), which covers the microseconds before their push
+arrives.
+
+What it cannot see is a push that never arrives: a network partition that keeps the
+connection open but silent. So a copy is served only while the connection has
+answered a request within the last `liveness` seconds; after that the next read is a
+real MGET, which either proves the connection alive (and every earlier push
+delivered, as replies and pushes share one ordered stream) or fails. Any error drops
+every copy and the connection; callers then fall back as they do for Redis errors.
+
+Each thread has its own connection and copies (gunicorn's gthread workers included),
+so nothing here is shared between threads. Requires Redis 6+ (RESP3 and CLIENT
+TRACKING); with `REDIS_NEAR_CACHE=off` every read is a plain MGET.
+"""
+
+import logging
+import os
+import threading
+import time
+from collections import OrderedDict
+from typing import Any
+
+from django.conf import settings
+from redis.connection import ConnectionPool
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+
+logger = logging.getLogger("tollgate.redis")
+
+Value = bytes | None
+
+
+class _Thread:
+    """One thread's tracking connection and the copies it vouches for."""
+
+    def __init__(self, pool: ConnectionPool, on_invalidate: Any) -> None:
+        self.pid = os.getpid()
+        self.copies: OrderedDict[str, Value] = OrderedDict()
+        self.proven_at = float("-inf")  # when the last reply's request was sent
+        self.conn = pool.make_connection()
+        self.conn.register_connect_callback(self._on_connect)
+        self._on_invalidate = on_invalidate
+
+    def _on_connect(self, conn: Any) -> None:
+        # A (re)connect may have missed pushes: nothing cached before it is trusted.
+        self.copies.clear()
+        self.proven_at = float("-inf")
+        conn.send_command("CLIENT", "TRACKING", "ON")
+        if conn.read_response() not in (b"OK", "OK"):
+            raise RedisError("CLIENT TRACKING ON was refused")
+        conn._parser.set_invalidation_push_handler(self._on_push)
+
+    def _on_push(self, message: list[Any]) -> None:
+        keys = message[1] if len(message) > 1 else None
+        if keys is None:  # FLUSHDB / FLUSHALL, or the server's tracking table overflowed
+            self.copies.clear()
+        else:
+            for key in keys:
+                self.copies.pop(key.decode() if isinstance(key, bytes) else key, None)
+        self._on_invalidate()
+
+    def close(self) -> None:
+        self.copies.clear()
+        self.proven_at = float("-inf")
+        self.conn.disconnect()
+
+
+class NearCache:
+    def __init__(self, url: str, *, max_keys: int, liveness: float, **connection: Any) -> None:
+        self._pool = ConnectionPool.from_url(url, protocol=3, **connection)
+        self.max_keys = max_keys
+        self.liveness = liveness
+        self._local = threading.local()
+        self.invalidations = 0  # pushes received, for tests and the benchmark
+
+    def _thread(self) -> _Thread:
+        state: _Thread | None = getattr(self._local, "state", None)
+        if state is None or state.pid != os.getpid():  # first use, or a forked worker
+            state = _Thread(self._pool, self._count_invalidation)
+            self._local.state = state
+        return state
+
+    def _count_invalidation(self) -> None:
+        self.invalidations += 1
+
+    def mget(self, keys: list[str]) -> list[Value]:
+        """The keys' values, from this thread's copies when Redis vouches for them."""
+        state = self._thread()
+        try:
+            if state.conn.is_connected and self._vouched(state):
+                copies = state.copies
+                if all(key in copies for key in keys):
+                    return [copies[key] for key in keys]
+            return self._fetch(state, keys)
+        except (RedisError, OSError) as exc:
+            state.close()
+            if isinstance(exc, RedisError):
+                raise
+            raise RedisError(str(exc)) from exc
+
+    def _vouched(self, state: _Thread) -> bool:
+        """Applies pending invalidations; True if the copies may be served."""
+        conn = state.conn
+        try:
+            while conn.can_read(timeout=0):
+                conn.read_response(push_request=True)
+        except RedisConnectionError:
+            state.close()  # e.g. Redis restarted: reconnect with a real MGET
+            return False
+        return time.monotonic() - state.proven_at < self.liveness
+
+    def _fetch(self, state: _Thread, keys: list[str]) -> list[Value]:
+        """One MGET on the tracking connection; its answer becomes the copies."""
+        sent_at = time.monotonic()
+        state.conn.send_command("MGET", *keys)  # connects (and turns tracking on) if needed
+        values: list[Value] = state.conn.read_response()  # pushes before it are applied
+        state.proven_at = sent_at
+        copies = state.copies
+        for key, value in zip(keys, values, strict=True):
+            copies[key] = value
+            copies.move_to_end(key)
+        while len(copies) > self.max_keys:
+            copies.popitem(last=False)
+        return values
+
+    def sync(self) -> None:
+        """One round trip on this thread's connection: when it returns, every
+        invalidation Redis sent before it has been applied (as for the next request)."""
+        state = self._thread()
+        if state.conn.is_connected:
+            sent_at = time.monotonic()
+            state.conn.send_command("PING")
+            state.conn.read_response()
+            state.proven_at = sent_at
+
+    def evict(self, keys: list[str]) -> None:
+        """Forget keys this process just wrote (their push may still be in flight)."""
+        copies: OrderedDict[str, Value] | None = getattr(
+            getattr(self._local, "state", None), "copies", None
+        )
+        if copies:
+            for key in keys:
+                copies.pop(key, None)
+
+    def clear(self) -> None:
+        state: _Thread | None = getattr(self._local, "state", None)
+        if state is not None:
+            state.copies.clear()
+
+
+class Passthrough:
+    """REDIS_NEAR_CACHE=off: every read is an MGET through django-redis's pool."""
+
+    invalidations = 0
+
+    def mget(self, keys: list[str]) -> list[Value]:
+        from django_redis import get_redis_connection
+
+        values: list[Value] = get_redis_connection("default").mget(keys)
+        return values
+
+    def sync(self) -> None:
+        pass
+
+    def evict(self, keys: list[str]) -> None:
+        pass
+
+    def clear(self) -> None:
+        pass
+
+
+_instance: NearCache | Passthrough | None = None
+_instance_lock = threading.Lock()
+
+
+def near_cache() -> NearCache | Passthrough:
+    global _instance
+    if _instance is None:
+        with _instance_lock:
+            if _instance is None:
+                _instance = _build()
+    return _instance
+
+
+def _build() -> NearCache | Passthrough:
+    if not settings.REDIS_NEAR_CACHE:
+        return Passthrough()
+    options = settings.CACHES["default"].get("OPTIONS", {})
+    return NearCache(
+        settings.CACHES["default"]["LOCATION"],
+        max_keys=settings.REDIS_NEAR_CACHE_MAX_KEYS,
+        liveness=settings.REDIS_NEAR_CACHE_LIVENESS,
+        socket_timeout=options.get("SOCKET_TIMEOUT"),
+        socket_connect_timeout=options.get("SOCKET_CONNECT_TIMEOUT"),
+        socket_keepalive=True,
+    )
+
+
+def reset(*, setting: str = "CACHES", **_: Any) -> None:
+    """Rebuild from settings on next use; connected to `setting_changed` (apps.py), as
+    Django does for its own caches, so a test that points Redis elsewhere is obeyed."""
+    global _instance
+    if setting != "CACHES" and not setting.startswith("REDIS_NEAR_CACHE"):
+        return
+    with _instance_lock:
+        _instance = None

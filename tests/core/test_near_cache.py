@@ -1,0 +1,169 @@
+"""The near cache: copies served without a round trip, and dropped the moment Redis says
+their key changed (or whenever Redis can no longer vouch for them)."""
+
+import copy
+import threading
+import time
+
+import pytest
+from django.urls import reverse
+from redis.exceptions import RedisError
+
+from apps.core import near_cache as module
+from apps.core import user_cache
+from apps.core.near_cache import NearCache, Passthrough, near_cache
+
+KEY, OTHER = "tollgate-test:nc:a", "tollgate-test:nc:b"
+
+
+@pytest.fixture
+def cache() -> NearCache:
+    instance = near_cache()
+    assert isinstance(instance, NearCache)
+    return instance
+
+
+def tracking_client_id(cache: NearCache) -> int:
+    conn = cache._thread().conn
+    conn.send_command("CLIENT", "ID")
+    return int(conn.read_response())
+
+
+def test_a_repeat_read_costs_no_round_trip(cache, redis, redis_round_trips):
+    redis.set(KEY, b"1")
+    assert cache.mget([KEY, OTHER]) == [b"1", None]
+    assert cache.mget([KEY, OTHER]) == [b"1", None]
+    assert redis_round_trips.count("MGET") == 1
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda r: r.set(KEY, b"2"),
+        lambda r: r.delete(KEY),
+        lambda r: r.incr(KEY),
+        lambda r: r.set(OTHER, b"new"),  # a key that did not exist when it was read
+        lambda r: r.flushdb(),
+    ],
+    ids=["set", "delete", "incr", "created", "flushdb"],
+)
+def test_a_change_by_another_client_is_pushed_and_drops_the_copy(cache, redis, change):
+    redis.set(KEY, b"1")
+    cache.mget([KEY, OTHER])
+    pushes = cache.invalidations
+
+    change(redis)
+    cache.sync()  # as any later read: pushes that arrived are applied first
+
+    assert cache.invalidations > pushes
+    assert cache.mget([KEY, OTHER]) == redis.mget([KEY, OTHER])
+
+
+def test_the_push_is_in_the_socket_without_any_request_from_us(cache, redis):
+    cache.mget([KEY])
+    redis.set(KEY, b"2")
+    conn = cache._thread().conn
+    assert conn.can_read(timeout=1.0)  # Redis sent it on its own
+    assert cache.mget([KEY]) == [b"2"]
+
+
+def test_an_expired_key_is_pushed(cache, redis):
+    redis.set(KEY, b"1", px=20)
+    assert cache.mget([KEY]) == [b"1"]
+    time.sleep(0.05)
+    redis.exists(KEY)  # Redis notices the expiry (and pushes) on access at the latest
+    cache.sync()
+    assert cache.mget([KEY]) == [None]
+
+
+def test_own_writes_are_evicted_at_once_without_waiting_for_the_push(
+    cache, redis, user, monkeypatch
+):
+    generation, slots = user_cache.read(user.pk, ["access"])
+    assert slots["access"] is None
+    monkeypatch.setattr(cache, "_vouched", lambda state: True)  # pushes not read yet
+    user_cache.write(user.pk, "access", {"x": 1}, generation=generation, ttl=60)
+    assert user_cache.read(user.pk, ["access"])[1]["access"] == {"x": 1, "g": generation}
+    user_cache.invalidate([user.pk])
+    assert user_cache.read(user.pk, ["access"]) == (generation + 1, {"access": None})
+
+
+def test_copies_are_served_only_while_redis_has_answered_recently(
+    cache, redis, redis_round_trips, monkeypatch
+):
+    """A silent partition: the connection looks open but pushes no longer arrive."""
+    redis.set(KEY, b"1")
+    cache.mget([KEY])
+    conn = cache._thread().conn
+    monkeypatch.setattr(conn, "can_read", lambda timeout=0: False)  # pushes lost
+    redis.set(KEY, b"2")
+    assert cache.mget([KEY]) == [b"1"]  # within the liveness window: served
+
+    later = time.monotonic() + cache.liveness
+    monkeypatch.setattr(module.time, "monotonic", lambda: later)
+    redis_round_trips.clear()
+    assert cache.mget([KEY]) == [b"2"]  # past it: a real MGET, never the old copy
+    assert redis_round_trips == ["MGET"]
+
+
+def test_a_connection_closed_by_redis_is_replaced_and_nothing_old_is_served(cache, redis):
+    redis.set(KEY, b"1")
+    cache.mget([KEY])
+    redis.client_kill_filter(_id=tracking_client_id(cache))
+    redis.set(KEY, b"2")  # nobody tracks the key for us any more
+
+    assert cache.mget([KEY]) == [b"2"]
+
+
+def test_redis_unreachable_raises_and_keeps_nothing(settings, redis):
+    redis.set(KEY, b"1")
+    near_cache().mget([KEY])
+    caches = copy.deepcopy(settings.CACHES)
+    caches["default"]["LOCATION"] = "redis://127.0.0.1:1/0"
+    settings.CACHES = caches  # rebuilds the near cache, as Django rebuilds its caches
+
+    with pytest.raises(RedisError):
+        near_cache().mget([KEY])
+    with pytest.raises(RedisError):
+        near_cache().mget([KEY])  # still failing: no copy is served
+
+
+def test_each_thread_has_its_own_connection_and_copies(cache, redis, redis_round_trips):
+    redis.set(KEY, b"1")
+    cache.mget([KEY])
+    other: list[object] = []
+    thread = threading.Thread(target=lambda: other.append(cache.mget([KEY])))
+    thread.start()
+    thread.join()
+    assert other == [[b"1"]]
+    assert redis_round_trips.count("MGET") == 2
+
+
+def test_a_forked_worker_opens_its_own_connection(cache, redis):
+    cache.mget([KEY])
+    before = tracking_client_id(cache)
+    cache._thread().pid = -1  # as seen from a process forked after the first read
+    cache.mget([KEY])
+    assert tracking_client_id(cache) != before
+
+
+def test_copies_are_bounded(settings, redis):
+    settings.REDIS_NEAR_CACHE_MAX_KEYS = 3
+    cache = near_cache()
+    for n in range(5):
+        cache.mget([f"{KEY}:{n}"])
+    assert list(cache._thread().copies) == [f"{KEY}:{n}" for n in (2, 3, 4)]
+
+
+def test_turned_off_every_gated_page_is_one_mget(
+    settings, client, user, subscribe, redis_round_trips
+):
+    settings.REDIS_NEAR_CACHE = False
+    assert isinstance(near_cache(), Passthrough)
+    subscribe("pro_monthly")
+    client.force_login(user)
+    for _ in range(3):
+        assert client.get(reverse("web:reports")).status_code == 200
+    redis_round_trips.clear()
+    assert client.get(reverse("web:reports")).status_code == 200
+    assert redis_round_trips == ["MGET"]
