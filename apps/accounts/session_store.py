@@ -88,11 +88,20 @@ class SessionStore(CachedDBStore):
         self._forget_copy(session_key)
 
     def _forget_copy(self, session_key: str | None) -> None:
-        """This process just wrote the session to Redis: drop its near-cache copy now
-        rather than when Redis's invalidation push arrives (apps/core/near_cache.py)."""
-        if session_key:
-            key = self._cache.client.make_key(self.cache_key_prefix + session_key)  # type: ignore[attr-defined]
-            near_cache().evict([str(key)])
+        """This process just wrote the session to Redis: drop its near-cache copy now,
+        and wait until every other thread's copy is invalid too, so the next request
+        (a signed-out device's, say) sees the change on any worker
+        (apps/core/near_cache.py)."""
+        if not session_key:
+            return
+        key = self._cache.client.make_key(self.cache_key_prefix + session_key)  # type: ignore[attr-defined]
+        near_cache().evict([str(key)])
+        if not redis_outage.should_try():
+            return  # Redis just failed: the write was skipped, and so is its fence
+        try:
+            near_cache().fence()
+        except RedisError as exc:  # the write itself was ignored too; Postgres has it
+            redis_outage.failed(exc)
 
 
 def _same_redis() -> bool:

@@ -10,11 +10,15 @@ expiry, FLUSHDB). Before every read the connection's pending pushes are drained,
 read never serves a key that Redis has already reported changed.
 
 Why that is enough for "revocation is instant" (DESIGN.md, "The Access cache"):
-Redis writes the invalidation to this connection in the same event-loop turn in which
-it answers the writer (the webhook's INCR), so it is in this socket long before the
-webhook can answer Stripe with a 200. Writes this process makes itself are also
-evicted here directly (`evict`), which covers the microseconds before their push
-arrives.
+Redis queues the invalidation while it runs the writer's command and writes it to
+this connection's socket in the same event-loop turn as the writer's reply, but not
+necessarily first: under CPU pressure Redis can be descheduled between the two
+writes for milliseconds (bench/README.md shows a race test that catches exactly
+that). So a revoking write is followed by `fence()`, one more round trip from the
+writer: Redis answers it only in a later turn, after every invalidation of the
+earlier one has been written. The webhook answers Stripe after its fence, so the
+push is in every tracking socket before the 200 leaves. Writes this process makes
+itself are also evicted here directly (`evict`).
 
 What it cannot see is a push that never arrives: a network partition that keeps the
 connection open but silent. So a copy is served only while the connection has
@@ -38,7 +42,7 @@ from typing import Any
 from django.conf import settings
 from redis.connection import ConnectionPool
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 logger = logging.getLogger("tollgate.redis")
 
@@ -87,6 +91,7 @@ class NearCache:
         self.liveness = liveness
         self._local = threading.local()
         self.invalidations = 0  # pushes received, for tests and the benchmark
+        self.unsupported = False
 
     def _thread(self) -> _Thread:
         state: _Thread | None = getattr(self._local, "state", None)
@@ -100,6 +105,8 @@ class NearCache:
 
     def mget(self, keys: list[str]) -> list[Value]:
         """The keys' values, from this thread's copies when Redis vouches for them."""
+        if self.unsupported:
+            return Passthrough().mget(keys)
         state = self._thread()
         try:
             if state.conn.is_connected and self._vouched(state):
@@ -107,6 +114,17 @@ class NearCache:
                 if all(key in copies for key in keys):
                     return [copies[key] for key in keys]
             return self._fetch(state, keys)
+        except ResponseError as exc:
+            # An answer, not an outage: this server refuses RESP3 or CLIENT TRACKING
+            # (Redis < 6, or a managed service that blocks CLIENT). Plain MGETs then.
+            state.close()
+            self.unsupported = True
+            logger.warning(
+                "Redis refused client tracking (%s); the near cache is off, every gated "
+                "page makes one MGET. Set REDIS_NEAR_CACHE=off to silence this.",
+                exc,
+            )
+            return Passthrough().mget(keys)
         except (RedisError, OSError) as exc:
             state.close()
             if isinstance(exc, RedisError):
@@ -148,6 +166,13 @@ class NearCache:
             state.conn.read_response()
             state.proven_at = sent_at
 
+    def fence(self) -> None:
+        """After a revoking write: return only once Redis has written its invalidation
+        to every tracking connection (its answer to this comes a turn later)."""
+        from django_redis import get_redis_connection
+
+        get_redis_connection("default").ping()
+
     def evict(self, keys: list[str]) -> None:
         """Forget keys this process just wrote (their push may still be in flight)."""
         copies: OrderedDict[str, Value] | None = getattr(
@@ -176,6 +201,9 @@ class Passthrough:
 
     def sync(self) -> None:
         pass
+
+    def fence(self) -> None:
+        pass  # every read goes to Redis: nothing to wait for
 
     def evict(self, keys: list[str]) -> None:
         pass

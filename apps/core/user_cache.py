@@ -9,7 +9,8 @@ generation, and no later read accepts it. See DESIGN.md, "The Access cache".
 
 Reads go through apps/core/near_cache.py: a thread keeps the MGET's answer and Redis
 pushes an invalidation the moment any of those keys changes, so a repeat read costs no
-round trip. Writes go to Redis as usual and evict this process's copies at once.
+round trip. Writes go to Redis as usual and evict this process's copies at once;
+`invalidate` then waits for Redis to have told every other thread (`fence`).
 
 Redis must not evict generation keys before values (use `noeviction` or a
 `volatile-*` policy); generation keys live a week, values an hour at most.
@@ -82,6 +83,8 @@ def write(user_id: int, slot: str, payload: Payload, *, generation: int, ttl: in
     body = json.dumps({**payload, "g": generation}, separators=(",", ":"))
     key = slot_key(user_id, slot)
     redis().set(key, body, ex=max(1, min(ttl, VALUE_TTL_CEILING)))
+    # No fence: a value is trusted only under the generation read with it, and
+    # generations change only in `invalidate`, which fences.
     near_cache().evict([key])
 
 
@@ -96,3 +99,4 @@ def invalidate(user_ids: Iterable[int]) -> None:
         keys += [generation_key(user_id), *(slot_key(user_id, slot) for slot in SLOTS)]
     pipe.execute()
     near_cache().evict(keys)
+    near_cache().fence()  # every thread's copy is invalid once this returns

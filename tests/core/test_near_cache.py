@@ -2,6 +2,7 @@
 their key changed (or whenever Redis can no longer vouch for them)."""
 
 import copy
+import os
 import threading
 import time
 
@@ -167,3 +168,53 @@ def test_turned_off_every_gated_page_is_one_mget(
     redis_round_trips.clear()
     assert client.get(reverse("web:reports")).status_code == 200
     assert redis_round_trips == ["MGET"]
+
+
+def _invalidate(user_id: int, redis) -> None:  # type: ignore[no-untyped-def]
+    user_cache.invalidate([user_id])
+
+
+def _incr_then_fence(user_id: int, redis) -> None:  # type: ignore[no-untyped-def]
+    redis.incr(user_cache.generation_key(user_id))  # a plain write: Redis may answer it
+    near_cache().fence()  # before it has written the push
+
+
+@pytest.mark.parametrize("write", [_invalidate, _incr_then_fence])
+def test_once_a_write_returns_no_other_process_reads_what_it_replaced(cache, redis, write):
+    """The fence, end to end: another process writes as fast as it can and reports each
+    generation once the write has returned (as a webhook then answers 200). This
+    process reads between reports and must never see an older generation. Without
+    the fence, a few percent of reads after a plain INCR are stale here (Redis wrote
+    its reply before the push and was descheduled in between)."""
+    user_id, rounds = 424242, 1500
+    readable, writable = os.pipe()
+    child = os.fork()
+    if child == 0:  # the writer: no pytest, no Django teardown in this process
+        try:
+            os.close(readable)
+            for generation in range(1, rounds + 1):  # the key starts absent (0)
+                write(user_id, redis)
+                os.write(writable, b"%d\n" % generation)
+        finally:
+            os._exit(0)
+    os.close(writable)
+    os.set_blocking(readable, False)
+    acknowledged, stale, reads, pending = 0, 0, 0, b""
+    while True:
+        try:
+            chunk = os.read(readable, 65536)
+        except BlockingIOError:
+            chunk = None
+        if chunk == b"":
+            break
+        pending += chunk or b""
+        *lines, pending = pending.split(b"\n")
+        if lines:
+            acknowledged = int(lines[-1])
+        generation, _ = user_cache.read(user_id, [])
+        reads += 1
+        stale += generation < acknowledged
+    os.waitpid(child, 0)
+    assert acknowledged == rounds
+    assert reads > rounds  # the reads really interleaved with the writes
+    assert stale == 0
