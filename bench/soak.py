@@ -118,7 +118,7 @@ def hammer(
             conn.request("GET", "/bench/gated", headers={"Cookie": f"{SESSION_COOKIE}={cookie}"})
             response = conn.getresponse()
             response.read()
-            status = response.status
+            status, request_id = response.status, response.getheader("X-Request-ID")
         except (OSError, http.client.HTTPException):
             conn.close()
             conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=10)
@@ -129,6 +129,18 @@ def hammer(
                 tally["granted"] += 1
                 if timeline.must_deny(member, sent):
                     tally["stale_grants"] += 1
+                    # Enough to find the request in the server's log and the flip it beat.
+                    with timeline.lock:
+                        last = timeline.flips[member][-1]
+                    tally.setdefault("stale_details", []).append(
+                        {
+                            "member": member,
+                            "request_id": request_id,
+                            "sent": sent,
+                            "answered": time.monotonic(),
+                            "last_flip": last,
+                        }
+                    )
             elif status == 302:
                 tally["denied"] += 1
             else:

@@ -78,8 +78,8 @@ def _free_port() -> int:
 
 
 class RedisServer:
-    def __init__(self, port: int, workdir: str) -> None:
-        self.port, self.workdir = port, workdir
+    def __init__(self, port: int, workdir: str, *extra: str) -> None:
+        self.port, self.workdir, self.extra = port, workdir, extra
         self.process: subprocess.Popen[bytes] | None = None
         self.url = f"redis://127.0.0.1:{port}/0"
 
@@ -92,6 +92,7 @@ class RedisServer:
                 shutil.which("redis-server") or "redis-server",
                 *("--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.workdir),
                 *("--save", "", "--appendonly", "no", "--daemonize", "no"),
+                *self.extra,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -123,9 +124,19 @@ class RedisServer:
 @pytest.fixture
 def own_redis(settings, tmp_path) -> Iterator[RedisServer]:  # type: ignore[no-untyped-def]
     """A private redis-server that both cache aliases (and so sessions) point at."""
+    yield from _private_redis(settings, str(tmp_path))
+
+
+@pytest.fixture
+def redis_without_client_command(settings, tmp_path) -> Iterator[RedisServer]:  # type: ignore[no-untyped-def]
+    """Like a managed Redis that blocks CLIENT: no client tracking for the near cache."""
+    yield from _private_redis(settings, str(tmp_path), "--rename-command", "CLIENT", '""')
+
+
+def _private_redis(settings: Any, workdir: str, *extra: str) -> Iterator[RedisServer]:
     if shutil.which("redis-server") is None:
         pytest.skip("redis-server is not installed")
-    server = RedisServer(_free_port(), str(tmp_path))
+    server = RedisServer(_free_port(), workdir, *extra)
     server.start()
     caches = copy.deepcopy(settings.CACHES)
     for alias in ("default", "sessions"):

@@ -104,3 +104,21 @@ def test_redis_back_after_an_outage_is_logged_once_and_used_again(
     messages = [r.getMessage() for r in caplog.records if r.name == "tollgate.redis"]
     assert len(messages) == 2
     assert "reachable again" in messages[1]
+
+
+def test_a_redis_that_refuses_client_tracking_still_serves_with_one_mget_a_page(
+    redis_without_client_command, subscribe, signed_in, redis_round_trips, caplog
+):
+    """Managed services may block CLIENT: the near cache steps aside, logging once."""
+    caplog.set_level(logging.WARNING, logger="tollgate.redis")
+    subscribe("pro_monthly")
+    device = signed_in()
+
+    for _ in range(3):
+        assert gated(device)
+    redis_round_trips.clear()
+    assert gated(device)
+
+    assert redis_round_trips == ["MGET"]
+    refusals = [r for r in caplog.records if "client tracking" in r.getMessage()]
+    assert len(refusals) == 1
