@@ -6,7 +6,6 @@ from django.db import connection
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 
-from apps.core.near_cache import near_cache
 from bench.run import SESSION_COOKIE, VARIANTS, Variant
 from tests.redis_counter import count_round_trips
 
@@ -20,12 +19,10 @@ def _client(variant: Variant, cookies: dict[str, str]) -> Client:
     return client
 
 
-def _one(variant: Variant, cookies: dict[str, str], *, cold_thread: bool = False) -> dict[str, Any]:
+def _one(variant: Variant, cookies: dict[str, str]) -> dict[str, Any]:
     client = _client(variant, cookies)
     client.get(variant.path)  # warm: the measured request is the steady state
-    client.get(variant.path)  # (re-reads whatever the first one wrote)
-    if cold_thread:
-        near_cache().clear()  # a worker thread that has not served this member yet
+    client.get(variant.path)  # (and re-reads whatever the first one wrote)
     with CaptureQueriesContext(connection) as queries, count_round_trips() as sent:
         response = client.get(variant.path)
     assert response.status_code == 200, (variant.name, response.status_code)
@@ -34,14 +31,13 @@ def _one(variant: Variant, cookies: dict[str, str], *, cold_thread: bool = False
 
 def per_request(cookies: dict[str, str]) -> dict[str, dict[str, Any]]:
     from bench.settings_stock import MIDDLEWARE as STOCK_MIDDLEWARE
+    from bench.settings_stock import SESSION_ENGINE as STOCK_SESSIONS
 
     results = {}
     for variant in VARIANTS:
         if variant.name == "stock_session":
-            with override_settings(MIDDLEWARE=STOCK_MIDDLEWARE):
+            with override_settings(MIDDLEWARE=STOCK_MIDDLEWARE, SESSION_ENGINE=STOCK_SESSIONS):
                 results[variant.name] = _one(variant, cookies)
         else:
             results[variant.name] = _one(variant, cookies)
-        if variant.name == "tollgate_hit":
-            results["tollgate_hit_cold_thread"] = _one(variant, cookies, cold_thread=True)
     return results

@@ -56,6 +56,7 @@ VARIANTS = [
     Variant("bare", TOLLGATE_PORT, "/bench/bare", ""),
     Variant("stock_session", STOCK_PORT, "/bench/stock", "session"),
     Variant("tollgate_hit", TOLLGATE_PORT, "/bench/gated", "session"),
+    Variant("tollgate_cold_thread", TOLLGATE_PORT, "/bench/gated-cold-thread", "session"),
     Variant("tollgate_miss", TOLLGATE_PORT, "/bench/gated-miss", "session"),
     Variant("jwt", TOLLGATE_PORT, "/bench/jwt", "jwt"),
 ]
@@ -200,7 +201,7 @@ def rounds(
             rps, p50, p99, errors = wrk(variant, cookies, seconds=seconds, connections=connections)
             runs.append(Run(variant.name, worker, number, rps, p50, p99, errors))
             say(
-                f"  round {number} {worker:7} {variant.name:14} {rps:8.0f} req/s  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  errors {errors}"
+                f"  round {number} {worker:7} {variant.name:20} {rps:8.0f} req/s  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  errors {errors}"
             )
     return runs
 
@@ -229,7 +230,7 @@ def main() -> int:
     per_request = counts.per_request(cookies)
     for name, row in per_request.items():
         say(
-            f"  {name:14} SQL {row['sql']}  Redis round trips {row['redis']}  ({' '.join(row['commands'])})"
+            f"  {name:20} SQL {row['sql']}  Redis round trips {row['redis']}  ({' '.join(row['commands'])})"
         )
 
     runs: list[Run] = []
@@ -269,7 +270,7 @@ def summarise(runs: list[Run]) -> dict[str, dict[str, float]]:
         jwt_rps = median(runs, "jwt", worker, "rps")
         bare_p99 = median(runs, "bare", worker, "p99_ms")
         say(f"\nMedians, gunicorn {worker}:")
-        say(f"  {'variant':14} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'x bare':>7} {'x jwt':>6}")
+        say(f"  {'variant':20} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'x bare':>7} {'x jwt':>6}")
         for variant in VARIANTS:
             rps = median(runs, variant.name, worker, "rps")
             row = {
@@ -282,7 +283,7 @@ def summarise(runs: list[Run]) -> dict[str, dict[str, float]]:
             }
             summary[f"{worker}/{variant.name}"] = row
             say(
-                f"  {variant.name:14} {rps:8.0f} {row['p50_ms']:7.2f} {row['p99_ms']:7.2f} {row['ratio_to_bare']:7.2f} {row['ratio_to_jwt']:6.2f}"
+                f"  {variant.name:20} {rps:8.0f} {row['p50_ms']:7.2f} {row['p99_ms']:7.2f} {row['ratio_to_bare']:7.2f} {row['ratio_to_jwt']:6.2f}"
             )
     return summary
 

@@ -1,4 +1,5 @@
-"""The same stack with Django's stock AuthenticationMiddleware (a user query per request)."""
+"""The same stack with Django's stock sessions and AuthenticationMiddleware: a Redis GET
+for the session and a user query per request."""
 
 from bench.settings import *  # noqa: F403
 from bench.settings import MIDDLEWARE
@@ -9,3 +10,4 @@ MIDDLEWARE = [
     else name
     for name in MIDDLEWARE
 ]
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"  # reads Tollgate's sessions too

@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 
 from apps.billing.access.gating import access_required
 from apps.core import user_cache
+from apps.core.near_cache import near_cache
 
 PAGE = "<!doctype html><title>Reports</title><main><h1>Reports</h1>" + "<p>member content</p>" * 20
 
@@ -25,13 +26,19 @@ def stock(request: HttpRequest) -> HttpResponse:
 
 @access_required(feature="reports")
 def gated(request: HttpRequest) -> HttpResponse:
-    """Tollgate: identity snapshot + Access from one MGET after the session GET."""
+    """Tollgate: session, identity snapshot and Access from the thread's near cache."""
     return HttpResponse(PAGE)
 
 
 def gated_miss(request: HttpRequest) -> HttpResponse:
     """Tollgate right after an invalidation: every request recomputes from Postgres."""
     user_cache.invalidate([int(request.session[SESSION_KEY])])
+    return gated(request)
+
+
+def gated_cold_thread(request: HttpRequest) -> HttpResponse:
+    """Tollgate on a worker thread that has not served this member yet: one MGET."""
+    near_cache().clear()
     return gated(request)
 
 

@@ -10,6 +10,7 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from django.test.signals import setting_changed
 
+        from . import checks  # noqa: F401 - checks register themselves
         from .near_cache import reset
 
         setting_changed.connect(reset, dispatch_uid="near_cache_reset")

@@ -13,10 +13,10 @@ Why that is enough for "revocation is instant" (DESIGN.md, "The Access cache"):
 Redis queues the invalidation while it runs the writer's command and writes it to
 this connection's socket in the same event-loop turn as the writer's reply, but not
 necessarily first: under CPU pressure Redis can be descheduled between the two
-writes for milliseconds (bench/README.md shows a race test that catches exactly
-that). So a revoking write is followed by `fence()`, one more round trip from the
-writer: Redis answers it only in a later turn, after every invalidation of the
-earlier one has been written. The webhook answers Stripe after its fence, so the
+writes for milliseconds (tests/core/test_near_cache.py has a two-process race test
+that catches exactly that). So a revoking write is followed by `fence()`, one more
+round trip from the writer: Redis answers it only in a later turn, after every
+invalidation of the earlier one has been written. The webhook answers Stripe after its fence, so the
 push is in every tracking socket before the 200 leaves. Writes this process makes
 itself are also evicted here directly (`evict`).
 

@@ -12,6 +12,7 @@ from redis.exceptions import RedisError
 
 from apps.core import near_cache as module
 from apps.core import user_cache
+from apps.core.checks import check_near_cache
 from apps.core.near_cache import NearCache, Passthrough, near_cache
 
 KEY, OTHER = "tollgate-test:nc:a", "tollgate-test:nc:b"
@@ -218,3 +219,32 @@ def test_once_a_write_returns_no_other_process_reads_what_it_replaced(cache, red
     assert acknowledged == rounds
     assert reads > rounds  # the reads really interleaved with the writes
     assert stale == 0
+
+
+def test_the_test_settings_pass_the_near_cache_checks():
+    assert check_near_cache() == []
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "error"),
+    [
+        ("REDIS_NEAR_CACHE_LIVENESS", 0.0, "core.E001"),
+        ("REDIS_NEAR_CACHE_MAX_KEYS", 2, "core.E002"),
+    ],
+)
+def test_a_bad_near_cache_setting_is_an_error_naming_it(settings, name, value, error):
+    setattr(settings, name, value)
+    errors = check_near_cache()
+    assert [e.id for e in errors] == [error]
+    assert name in errors[0].msg
+
+
+def test_a_redis_url_the_near_cache_cannot_track_is_an_error_suggesting_off(settings):
+    caches = copy.deepcopy(settings.CACHES)
+    caches["default"]["LOCATION"] = "sentinel://mymaster/0"
+    settings.CACHES = caches
+    errors = check_near_cache()
+    assert [e.id for e in errors] == ["core.E003"]
+    assert "REDIS_NEAR_CACHE=off" in errors[0].hint
+    settings.REDIS_NEAR_CACHE = False
+    assert check_near_cache() == []

@@ -1,0 +1,44 @@
+"""Start-up checks for the near cache (apps/core/near_cache.py), naming the variable."""
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, register
+
+# One member's page reads four keys: fewer copies than that could never be served.
+MIN_KEYS = 4
+_TRACKABLE_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+@register("caches")
+def check_near_cache(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    if not settings.REDIS_NEAR_CACHE:
+        return []
+    errors: list[CheckMessage] = []
+    if not settings.REDIS_NEAR_CACHE_LIVENESS > 0:
+        errors.append(
+            Error(
+                "REDIS_NEAR_CACHE_LIVENESS must be a number of seconds above 0.",
+                hint="The default is 1.0; set REDIS_NEAR_CACHE=off to turn the cache off.",
+                id="core.E001",
+            )
+        )
+    if settings.REDIS_NEAR_CACHE_MAX_KEYS < MIN_KEYS:
+        errors.append(
+            Error(
+                f"REDIS_NEAR_CACHE_MAX_KEYS must be at least {MIN_KEYS}.",
+                hint="The default is 20000 copies per worker thread.",
+                id="core.E002",
+            )
+        )
+    location = str(settings.CACHES["default"]["LOCATION"])
+    if not location.startswith(_TRACKABLE_SCHEMES):
+        errors.append(
+            Error(
+                "The near cache connects to REDIS_URL directly and needs a redis://, "
+                "rediss:// or unix:// URL.",
+                hint="With Sentinel or Cluster, set REDIS_NEAR_CACHE=off.",
+                id="core.E003",
+            )
+        )
+    return errors
