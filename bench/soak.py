@@ -4,8 +4,8 @@ A bounded run on 127.0.0.1 (default 60 s). gunicorn serves the production settin
 Stripe is the tests' fake API served over HTTP on loopback, so dj-stripe's re-fetch on
 every webhook goes through stripe-python for real. A driver flips random members
 between active and canceled through signed webhooks. Every page answer is checked
-against that timeline: a request sent after a revoking webhook returned 200 (and
-before the next grant began) must be denied. Reports requests served, errors and
+against that timeline: a request sent after a revoking webhook returned 200, whose
+answer came back before the next grant began, must be denied. Reports requests served, errors and
 stale grants (both must be 0) to stdout and bench/results/soak.json.
 """
 
@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -31,24 +31,30 @@ PORT, STRIPE_PORT = 8103, 12111
 
 
 @dataclass
-class Timeline:
-    """Per member: (webhook started, webhook answered, granted after it)."""
+class Flip:
+    started: float  # before the fake API changed: from here a grant may already show
+    granted: bool
+    answered: float | None = None  # when the webhook's 200 came back
 
-    flips: dict[int, list[tuple[float, float, bool]]] = field(
-        default_factory=lambda: defaultdict(list)
-    )
+
+@dataclass
+class Timeline:
+    """Per member, every flip in order; a flip is recorded before it begins."""
+
+    flips: dict[int, list[Flip]] = field(default_factory=lambda: defaultdict(list))
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def must_deny(self, member: int, sent: float) -> bool:
-        """True if, when `sent`, a revocation had been answered and no grant had begun."""
+    def must_deny(self, member: int, sent: float, received: float) -> bool:
+        """True if the request was sent after a revocation had been answered, and its
+        answer came back before any later grant began (so no grant can explain a 200)."""
         state = None
         with self.lock:
             flips = list(self.flips[member])
-        for started, answered, granted in flips:
-            if not granted and answered <= sent:
-                state = "revoked"
-            elif granted and started <= sent:
+        for flip in flips:
+            if flip.granted and flip.started <= received:
                 state = "granted-or-pending"
+            elif not flip.granted and flip.answered is not None and flip.answered <= sent:
+                state = "revoked"
         return state == "revoked"
 
 
@@ -123,22 +129,23 @@ def hammer(
             conn.close()
             conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=10)
             status = -1
+        received = time.monotonic()
         with lock:
             tally["requests"] += 1
             if status == 200:
                 tally["granted"] += 1
-                if timeline.must_deny(member, sent):
+                if timeline.must_deny(member, sent, received):
                     tally["stale_grants"] += 1
-                    # Enough to find the request in the server's log and the flip it beat.
+                    # Enough to find the request in the server's log and the flips it saw.
                     with timeline.lock:
-                        last = timeline.flips[member][-1]
+                        flips = [asdict(f) for f in timeline.flips[member][-3:]]
                     tally.setdefault("stale_details", []).append(
                         {
                             "member": member,
                             "request_id": request_id,
                             "sent": sent,
-                            "answered": time.monotonic(),
-                            "last_flip": last,
+                            "received": received,
+                            "flips": flips,
                         }
                     )
             elif status == 302:
@@ -158,10 +165,12 @@ def flip(
     while time.monotonic() < stop - 1:
         member, sub_id = random.choice(subs)
         granted = fake.get(sub_id)["status"] != "active"
+        flip = Flip(started=time.monotonic(), granted=granted)
+        with timeline.lock:
+            timeline.flips[member].append(flip)
         fake.update(sub_id, status="active" if granted else "canceled")
         event = build.event(fake, "customer.subscription.updated", fake.get(sub_id))
         body = json.dumps(event)
-        started = time.monotonic()
         headers = {
             "Content-Type": "application/json",
             "Stripe-Signature": build.sign(body, secret=settings.STRIPE_WEBHOOK_SECRET),
@@ -169,9 +178,8 @@ def flip(
         conn.request("POST", path, body=body, headers=headers)
         response = conn.getresponse()
         response.read()
-        answered = time.monotonic()
         with timeline.lock:
-            timeline.flips[member].append((started, answered, granted))
+            flip.answered = time.monotonic()
         tally["webhooks"] += 1
         if response.status != 200:
             tally["webhook_errors"] += 1
