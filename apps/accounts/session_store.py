@@ -92,8 +92,8 @@ class SessionStore(CachedDBStore):
         and wait until every other thread's copy is invalid too, so the next request
         (a signed-out device's, say) sees the change on any worker
         (apps/core/near_cache.py)."""
-        if not session_key:
-            return
+        if user_id_of(session_key) is None:
+            return  # only sessions that name their user are read through the near cache
         key = self._cache.client.make_key(self.cache_key_prefix + session_key)  # type: ignore[attr-defined]
         near_cache().evict([str(key)])
         if not redis_outage.should_try():
