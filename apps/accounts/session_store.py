@@ -8,6 +8,7 @@ prefetch only when the session's own data names the same user. At least 32 rando
 characters follow the id, as in Django's own keys.
 """
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS
 from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
 from django.utils.crypto import get_random_string
+from django_redis.serializers.base import BaseSerializer
 from redis.exceptions import RedisError
 
 from apps.core import user_cache
@@ -24,6 +26,20 @@ from apps.core.redis_outage import redis_outage
 
 KEY_LENGTH = 40  # the database column's size
 RANDOM_LENGTH = 32
+
+
+class SessionSerializer(BaseSerializer):
+    """Sessions in Redis as plain JSON, the format Django keeps them in Postgres.
+
+    django-redis pickles by default, and unpickling is code execution for whoever can
+    write to Redis. A value that is not JSON fails here as it would in Postgres.
+    """
+
+    def dumps(self, value: Any) -> bytes:
+        return json.dumps(value, separators=(",", ":")).encode()
+
+    def loads(self, value: bytes) -> Any:
+        return json.loads(value)
 
 
 @dataclass(frozen=True)
@@ -70,7 +86,10 @@ class SessionStore(CachedDBStore):
         self.prefetch = Prefetch(user_id=user_id, generation=generation, slots=slots)
         if raw is None:
             return self._load_from_db()  # not in Redis: Postgres has the durable copy
-        data: dict[str, Any] = self._cache.client.decode(raw)  # type: ignore[attr-defined]
+        try:
+            data: dict[str, Any] = self._cache.client.decode(raw)  # type: ignore[attr-defined]
+        except ValueError:  # e.g. written by an older serializer: Postgres has it too
+            return self._load_from_db()
         return data
 
     def _load_from_db(self) -> dict[str, Any]:

@@ -129,7 +129,12 @@ CACHES = {
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": REDIS_KEY_PREFIX,
-        "OPTIONS": {**_REDIS_OPTIONS, "IGNORE_EXCEPTIONS": True},
+        "OPTIONS": {
+            **_REDIS_OPTIONS,
+            "IGNORE_EXCEPTIONS": True,
+            # JSON, not django-redis's default pickle: nothing read from Redis is unpickled.
+            "SERIALIZER": "apps.accounts.session_store.SessionSerializer",
+        },
     },
 }
 # The near cache (apps/core/near_cache.py): each thread keeps its last MGET's answer and

@@ -1,5 +1,9 @@
+import json
+import pickle
+
 import pytest
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.core.cache import caches
 from django.urls import reverse
 
@@ -14,6 +18,31 @@ def test_login_stores_the_session_in_redis(client, user, password, redis):
     cache = caches[settings.SESSION_CACHE_ALIAS]
     redis_key = cache.make_key(f"django.contrib.sessions.cached_db{session_key}")  # type: ignore[attr-defined]
     assert redis.exists(redis_key)
+
+
+def test_sessions_are_stored_in_redis_as_json_never_pickled(client, user, password, redis):
+    assert client.login(username=user.email, password=password)
+    session_key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    cache = caches[settings.SESSION_CACHE_ALIAS]
+    raw = redis.get(cache.make_key(f"django.contrib.sessions.cached_db{session_key}"))  # type: ignore[attr-defined]
+    assert json.loads(raw)[SESSION_KEY] == str(user.pk)
+
+
+def test_a_session_redis_holds_in_another_format_is_read_from_postgres(
+    client, user, password, redis
+):
+    """E.g. pickled by the serializer before this one: the member stays signed in."""
+    assert client.login(username=user.email, password=password)
+    session_key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    cache = caches[settings.SESSION_CACHE_ALIAS]
+    redis_key = cache.make_key(f"django.contrib.sessions.cached_db{session_key}")  # type: ignore[attr-defined]
+    redis.set(redis_key, pickle.dumps({SESSION_KEY: "0"}))
+    near_cache().sync()
+
+    response = client.get(reverse("web:home"))
+
+    assert response.wsgi_request.user == user
+    assert json.loads(redis.get(redis_key))[SESSION_KEY] == str(user.pk)  # rewritten
 
 
 def test_session_survives_a_redis_flush(client, user, password, redis):
