@@ -67,6 +67,8 @@ class _Thread:
         conn.send_command("CLIENT", "TRACKING", "ON")
         if conn.read_response() not in (b"OK", "OK"):
             raise RedisError("CLIENT TRACKING ON was refused")
+        # redis-py's own client-side cache uses this same parser hook; pushes that
+        # arrive while a reply is read go to it too, so none is ever skipped.
         conn._parser.set_invalidation_push_handler(self._on_push)
 
     def _on_push(self, message: list[Any]) -> None:
