@@ -212,9 +212,17 @@ def median(runs: list[Run], variant: str, worker: str, field: str) -> float:
     )
 
 
+def median_ratio(runs: list[Run], variant: str, reference: str, worker: str) -> float:
+    """Median over rounds of variant/reference req/s within the same round: a round's
+    variants run back to back, so drift in the machine's speed cancels out."""
+    rps = {(r.variant, r.round): r.rps for r in runs if r.worker == worker}
+    rounds = sorted({number for _, number in rps})
+    return statistics.median(rps[variant, n] / rps[reference, n] for n in rounds)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=4)
     args = parser.parse_args()
@@ -266,8 +274,6 @@ def main() -> int:
 def summarise(runs: list[Run]) -> dict[str, dict[str, float]]:
     summary: dict[str, dict[str, float]] = {}
     for worker in ("sync", "gthread"):
-        bare = median(runs, "bare", worker, "rps")
-        jwt_rps = median(runs, "jwt", worker, "rps")
         bare_p99 = median(runs, "bare", worker, "p99_ms")
         say(f"\nMedians, gunicorn {worker}:")
         say(f"  {'variant':20} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'x bare':>7} {'x jwt':>6}")
@@ -277,8 +283,8 @@ def summarise(runs: list[Run]) -> dict[str, dict[str, float]]:
                 "rps": rps,
                 "p50_ms": median(runs, variant.name, worker, "p50_ms"),
                 "p99_ms": median(runs, variant.name, worker, "p99_ms"),
-                "ratio_to_bare": rps / bare,
-                "ratio_to_jwt": rps / jwt_rps,
+                "ratio_to_bare": median_ratio(runs, variant.name, "bare", worker),
+                "ratio_to_jwt": median_ratio(runs, variant.name, "jwt", worker),
                 "p99_ratio_to_bare": median(runs, variant.name, worker, "p99_ms") / bare_p99,
             }
             summary[f"{worker}/{variant.name}"] = row
