@@ -132,7 +132,7 @@ CACHES = {
         "OPTIONS": {
             **_REDIS_OPTIONS,
             "IGNORE_EXCEPTIONS": True,
-            # JSON, not django-redis's default pickle: nothing read from Redis is unpickled.
+            # JSON, not django-redis's default pickle: no session is unpickled from Redis.
             "SERIALIZER": "apps.accounts.session_store.SessionSerializer",
         },
     },
