@@ -40,6 +40,7 @@ from collections import OrderedDict
 from typing import Any
 
 from django.conf import settings
+from django_redis import get_redis_connection
 from redis.connection import ConnectionPool
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
@@ -108,7 +109,7 @@ class NearCache:
     def mget(self, keys: list[str]) -> list[Value]:
         """The keys' values, from this thread's copies when Redis vouches for them."""
         if self.unsupported:
-            return Passthrough().mget(keys)
+            return _PLAIN.mget(keys)
         state = self._thread()
         try:
             if state.conn.is_connected and self._vouched(state):
@@ -126,7 +127,7 @@ class NearCache:
                 "page makes one MGET. Set REDIS_NEAR_CACHE=off to silence this.",
                 exc,
             )
-            return Passthrough().mget(keys)
+            return _PLAIN.mget(keys)
         except (RedisError, OSError) as exc:
             state.close()
             if isinstance(exc, RedisError):
@@ -171,8 +172,6 @@ class NearCache:
     def fence(self) -> None:
         """After a revoking write: return only once Redis has written its invalidation
         to every tracking connection (its answer to this comes a turn later)."""
-        from django_redis import get_redis_connection
-
         get_redis_connection("default").ping()
 
     def evict(self, keys: list[str]) -> None:
@@ -196,8 +195,6 @@ class Passthrough:
     invalidations = 0
 
     def mget(self, keys: list[str]) -> list[Value]:
-        from django_redis import get_redis_connection
-
         values: list[Value] = get_redis_connection("default").mget(keys)
         return values
 
@@ -214,6 +211,7 @@ class Passthrough:
         pass
 
 
+_PLAIN = Passthrough()  # where the server refuses tracking
 _instance: NearCache | Passthrough | None = None
 _instance_lock = threading.Lock()
 

@@ -43,16 +43,6 @@ def request_for(rf, user, access: Access, **headers: str):  # type: ignore[no-un
     return request
 
 
-def test_anonymous_public_page_costs_no_sql_and_no_redis(
-    client, redis_round_trips, django_assert_num_queries
-):
-    with django_assert_num_queries(0):
-        response = client.get(reverse("web:home"))
-
-    assert response.status_code == 200
-    assert redis_round_trips == []
-
-
 def test_gated_page_on_a_warm_cache_makes_no_sql_for_the_access_decision(
     client, user, subscribe, redis_round_trips
 ):
