@@ -49,8 +49,18 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.action(description="End all sessions of the selected users")
     def end_sessions(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        ended = sum(services.sessions_end_all(user=user) for user in queryset)
-        self.message_user(request, f"Ended {ended} session(s).", messages.SUCCESS)
+        ended = [self._end_sessions(request, user) for user in queryset]
+        if None not in ended:
+            total = sum(n or 0 for n in ended)
+            self.message_user(request, f"Ended {total} session(s).", messages.SUCCESS)
+
+    def _end_sessions(self, request: HttpRequest, user: User) -> int | None:
+        """How many sessions were ended; None (with an error shown) if not confirmed."""
+        try:
+            return services.sessions_end_all(user=user)
+        except services.SignOutNotConfirmedError as exc:
+            self.message_user(request, f"{user}: {exc.message}", messages.ERROR)
+            return None
 
     def get_urls(self) -> list[URLPattern]:
         end_view = self.admin_site.admin_view(require_POST(self.end_sessions_view))
@@ -61,6 +71,7 @@ class UserAdmin(DjangoUserAdmin):
         user = get_object_or_404(User, pk=user_id)
         if not self.has_change_permission(request, user):
             raise PermissionDenied
-        ended = services.sessions_end_all(user=user)
-        self.message_user(request, f"Ended {ended} session(s) of {user}.", messages.SUCCESS)
+        ended = self._end_sessions(request, user)
+        if ended is not None:
+            self.message_user(request, f"Ended {ended} session(s) of {user}.", messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:accounts_user_change", args=[user.pk]))

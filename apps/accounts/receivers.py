@@ -1,5 +1,6 @@
 """Signal receivers for accounts, connected in AccountsConfig.ready()."""
 
+import logging
 import time
 from typing import Any
 
@@ -12,6 +13,12 @@ from django.http import HttpRequest
 from . import services
 from .middleware import AUTHENTICATED_AT, LAST_SEEN
 from .models import User
+
+logger = logging.getLogger(__name__)
+
+# Saves that touch only these fields change nothing the cached identity or Access
+# hold (Django's login saves last_login), so they keep the cache.
+UNCACHED_FIELDS = frozenset({"last_login"})
 
 
 def stamp_session_on_login(sender: Any, request: HttpRequest, user: User, **kwargs: Any) -> None:
@@ -30,19 +37,34 @@ def end_other_sessions_on_password_change(
     sender: Any, request: HttpRequest, user: User, **kwargs: Any
 ) -> None:
     """A new password signs out every other device, at once and on the server."""
-    services.sessions_end_all(user=user, keep_session_key=request.session.session_key)
+    _end_sessions(user, keep_session_key=request.session.session_key)
 
 
 def end_sessions_of_deactivated_user(sender: Any, instance: User, **kwargs: Any) -> None:
+    """After the deactivation commits: before it, a concurrent request still sees the
+    session rows and could put a copy back into Redis."""
     if not instance.is_active:
-        services.sessions_end_all(user=instance)
+        transaction.on_commit(lambda: _end_sessions(instance))
 
 
-def forget_cached_identity(sender: Any, instance: User, **kwargs: Any) -> None:
+def _end_sessions(user: User, *, keep_session_key: str | None = None) -> None:
+    try:
+        services.sessions_end_all(user=user, keep_session_key=keep_session_key)
+    except services.SignOutNotConfirmedError:
+        # Owed durably; the changed user row (password hash, is_active) is refused
+        # by every cached snapshot once that is paid, and by Postgres until then.
+        logger.warning("Sessions of user %s ended; the cache invalidation is owed.", user.pk)
+
+
+def forget_cached_identity(
+    sender: Any, instance: User, update_fields: Any = None, **kwargs: Any
+) -> None:
     """Any change to the user row (or its deletion) drops the identity snapshot and Access."""
-    if instance.pk is not None:
-        user_id = instance.pk
-        transaction.on_commit(lambda: services.identity_invalidate(user_id=user_id))
+    if instance.pk is None:
+        return
+    if update_fields is not None and frozenset(update_fields) <= UNCACHED_FIELDS:
+        return
+    services.identity_invalidate(user_id=instance.pk)
 
 
 def connect() -> None:

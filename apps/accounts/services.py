@@ -3,52 +3,84 @@
 import logging
 import secrets
 
+from allauth.usersessions.adapter import get_adapter as usersessions_adapter
 from allauth.usersessions.models import UserSession
+from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from redis.exceptions import RedisError
 
 from apps.core import user_cache
-from apps.core.redis_outage import redis_outage
+from apps.core.errors import ApplicationError
 
 from .models import User
 
 logger = logging.getLogger(__name__)
 
 
+class SignOutNotConfirmedError(ApplicationError):
+    """The sessions are gone from Postgres, but Redis did not take the invalidation yet.
+
+    It is owed durably and paid as soon as Redis answers (apps/core/user_cache.py), so
+    the sign-out completes by itself; trying again pays it now.
+    """
+
+
 def sessions_end_all(*, user: User, keep_session_key: str | None = None) -> int:
     """End every session of `user` on the server (except `keep_session_key`).
 
-    Each session is deleted from Redis and Postgres, so its cookie is anonymous on the
-    very next request, on any device. Returns how many sessions were ended.
+    Each session's Postgres row is deleted and the user's generation moves, so its
+    cookie is anonymous on the very next request, on any device, whatever became of
+    its copy in Redis. Returns how many sessions were ended; raises
+    SignOutNotConfirmedError when Redis could not confirm it yet.
     """
-    sessions = UserSession.objects.filter(user_id=user.pk)
-    if keep_session_key:
-        sessions = sessions.exclude(session_key=keep_session_key)
-    ended = 0
-    for session in sessions:
-        session.end()
-        ended += 1
-    return ended
-
-
-def identity_invalidate(*, user_id: int) -> None:
-    """Drop the user's cached identity snapshot (and Access) after their row changed."""
-    try:
-        user_cache.invalidate([user_id])
-    except RedisError as exc:
-        redis_outage.failed(exc)
-        logger.error("Could not invalidate the cached identity of user %s", user_id)
+    with transaction.atomic():
+        sessions = UserSession.objects.filter(user_id=user.pk)
+        if keep_session_key:
+            sessions = sessions.exclude(session_key=keep_session_key)
+        ended = list(sessions.select_for_update())
+        usersessions_adapter().end_sessions(ended)
+    _confirm_ended(user_id=user.pk)
+    return len(ended)
 
 
 def session_end(*, user: User, user_session_id: int) -> str | None:
-    """End one of `user`'s own sessions; returns its session key, or None if not found."""
-    session = UserSession.objects.filter(pk=user_session_id, user_id=user.pk).first()
-    if session is None:
-        return None
-    session_key: str = session.session_key
-    session.end()
+    """End one of `user`'s own sessions; returns its session key, or None if not found.
+
+    Raises SignOutNotConfirmedError as `sessions_end_all` does.
+    """
+    with transaction.atomic():
+        session = (
+            UserSession.objects.filter(pk=user_session_id, user_id=user.pk)
+            .select_for_update()
+            .first()
+        )
+        if session is None:
+            return None
+        session_key: str = session.session_key
+        usersessions_adapter().end_sessions([session])
+    _confirm_ended(user_id=user.pk)
     return session_key
+
+
+def _confirm_ended(*, user_id: int) -> None:
+    """Pay what an ended session still owes Redis, or say that it is not confirmed."""
+    try:
+        user_cache.owed_pay(user_ids=[user_id])
+    except RedisError as exc:
+        raise SignOutNotConfirmedError(
+            "Signed out here, but not confirmed everywhere yet: our session store is not "
+            "answering. The sign-out completes by itself as soon as it answers; you can "
+            "also try again in a moment."
+        ) from exc
+
+
+def identity_invalidate(*, user_id: int) -> None:
+    """Drop the user's cached identity snapshot (and Access) once their row change commits.
+
+    Owed durably in the same transaction: a Redis failure delays it, never loses it.
+    """
+    user_cache.invalidate_after_commit([user_id], raise_errors=False)
 
 
 def session_rekey_for_user(*, request: HttpRequest) -> None:

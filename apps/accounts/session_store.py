@@ -6,6 +6,12 @@ snapshot and Access (apps/core/user_cache.py), so a gated page costs one round t
 The id in the key is a hint, never trusted: apps/accounts/identity.py uses the
 prefetch only when the session's own data names the same user. At least 32 random
 characters follow the id, as in Django's own keys.
+
+Such a session's copy in Redis carries the user's generation (`{"g": ..., "s": data}`)
+and is read only under the generation fetched with it. Ending a session deletes its
+Postgres row and bumps the generation (owed durably, apps/core/user_cache.py), so a
+copy whose DEL was lost, failed, or raced a concurrent request never outlives the
+Postgres truth: the next read misses, goes to Postgres, and finds nothing.
 """
 
 import json
@@ -16,6 +22,7 @@ from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS
 from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
+from django.contrib.sessions.backends.db import SessionStore as DBStore
 from django.utils.crypto import get_random_string
 from django_redis.serializers.base import BaseSerializer
 from redis.exceptions import RedisError
@@ -73,38 +80,86 @@ class SessionStore(CachedDBStore):
 
     def load(self) -> dict[str, Any]:
         user_id = user_id_of(self.session_key)
-        if user_id is None or not _same_redis() or not redis_outage.should_try():
-            return super().load()
+        if user_id is None or not _same_redis():
+            return super().load()  # anonymous sessions: Django's cached_db as it is
+        if not redis_outage.should_try():
+            return self._load_from_db(generation=None)
         try:
-            session_key = str(self._cache.client.make_key(self.cache_key))  # type: ignore[attr-defined]
             generation, slots, (raw,) = user_cache.read_with(
-                user_id, user_cache.SLOTS, also=[session_key]
+                user_id, user_cache.SLOTS, also=[self._redis_key(self.session_key)]
             )
         except RedisError as exc:
             redis_outage.failed(exc)
-            return super().load()
+            return self._load_from_db(generation=None)
         self.prefetch = Prefetch(user_id=user_id, generation=generation, slots=slots)
+        data = self._accept(raw, generation)
+        return data if data is not None else self._load_from_db(generation=generation)
+
+    def _accept(self, raw: bytes | None, generation: int) -> dict[str, Any] | None:
+        """The session data if Redis holds it under `generation`, else None."""
         if raw is None:
-            return self._load_from_db()  # not in Redis: Postgres has the durable copy
+            return None
         try:
-            data: dict[str, Any] = self._cache.client.decode(raw)  # type: ignore[attr-defined]
+            copy = self._cache.client.decode(raw)  # type: ignore[attr-defined]
         except ValueError:  # e.g. written by an older serializer: Postgres has it too
-            return self._load_from_db()
+            return None
+        if not isinstance(copy, dict) or copy.get("g") != generation:
+            return None  # written before the user's last revocation (or in another format)
+        data: dict[str, Any] = copy["s"]
         return data
 
-    def _load_from_db(self) -> dict[str, Any]:
-        data: dict[str, Any] = super().load()  # also writes the session back to Redis
-        self._forget_copy(self.session_key)
+    def _load_from_db(self, *, generation: int | None) -> dict[str, Any]:
+        """Postgres has the durable copy; put it back into Redis under `generation`."""
+        row = self._get_session_from_db()  # type: ignore[attr-defined]
+        if row is None:
+            return {}
+        data: dict[str, Any] = self.decode(row.session_data)
+        if generation is not None:
+            self._write_copy(
+                data, generation=generation, timeout=self.get_expiry_age(expiry=row.expire_date)
+            )
+            self._forget_copy(self.session_key)
         return data
 
     def save(self, must_create: bool = False) -> None:
-        super().save(must_create)
+        user_id = user_id_of(self.session_key)
+        if user_id is None or not _same_redis():
+            super().save(must_create)
+        else:
+            DBStore.save(self, must_create)  # the durable copy first, as cached_db does
+            data: dict[str, Any] = self._session  # type: ignore[attr-defined]
+            generation = self._generation(user_id)
+            self._write_copy(data, generation=generation, timeout=self.get_expiry_age())
         self._forget_copy(self.session_key)
+
+    def _generation(self, user_id: int) -> int | None:
+        """The generation to write this session's copy under (None: write no copy)."""
+        if self.prefetch is not None and self.prefetch.user_id == user_id:
+            return self.prefetch.generation  # older is safe: a newer one only rejects it
+        try:
+            return user_cache.generation(user_id)
+        except RedisError as exc:
+            redis_outage.failed(exc)
+            return None
+
+    def _write_copy(self, data: dict[str, Any], *, generation: int | None, timeout: int) -> None:
+        if generation is None or self.session_key is None:
+            return
+        copy = {"g": generation, "s": data}
+        self._cache.set(self.cache_key_prefix + self.session_key, copy, timeout)  # type: ignore[attr-defined]
 
     def delete(self, session_key: str | None = None) -> None:
         session_key = session_key or self.session_key
-        super().delete(session_key)
+        super().delete(session_key)  # Postgres, then a DEL whose failure is swallowed
+        user_id = user_id_of(session_key)
+        if user_id is not None:
+            # What makes the end stick whatever became of that DEL: the user's
+            # generation moves, so no copy written before it is read again.
+            user_cache.invalidate_after_commit([user_id], raise_errors=False)
         self._forget_copy(session_key)
+
+    def _redis_key(self, session_key: str | None) -> str:
+        return str(self._cache.client.make_key(self.cache_key_prefix + (session_key or "")))  # type: ignore[attr-defined]
 
     def _forget_copy(self, session_key: str | None) -> None:
         """This process just wrote the session to Redis: drop its near-cache copy now,
@@ -113,8 +168,7 @@ class SessionStore(CachedDBStore):
         (apps/core/near_cache.py)."""
         if user_id_of(session_key) is None:
             return  # only sessions that name their user are read through the near cache
-        key = self._cache.client.make_key(self.cache_key_prefix + session_key)  # type: ignore[attr-defined]
-        near_cache().evict([str(key)])
+        near_cache().evict([self._redis_key(session_key)])
         if not redis_outage.should_try():
             return  # Redis just failed: the write was skipped, and so is its fence
         try:

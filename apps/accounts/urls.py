@@ -6,4 +6,5 @@ app_name = "accounts"
 
 urlpatterns = [
     path("sessions/<int:pk>/end/", views.SessionEndView.as_view(), name="session_end"),
+    path("sessions/end-others/", views.SessionsEndOthersView.as_view(), name="sessions_end_others"),
 ]

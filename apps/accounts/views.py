@@ -1,6 +1,6 @@
-"""Account views allauth does not provide: ending one chosen session."""
+"""Account views allauth does not provide: ending one chosen session, or all others."""
 
-from allauth.account.internal.flows.logout import logout
+from allauth.account.adapter import get_adapter as account_adapter
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import HttpRequest, HttpResponse
@@ -14,12 +14,37 @@ class SessionEndView(LoginRequiredMixin, View):
     """POST: sign out one of the user's own sessions (this one included)."""
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
-        ended_key = services.session_end(user=request.user, user_session_id=pk)  # type: ignore[arg-type]
+        try:
+            ended_key = services.session_end(user=request.user, user_session_id=pk)  # type: ignore[arg-type]
+        except services.SignOutNotConfirmedError as exc:
+            messages.error(request, exc.message)
+            return redirect("usersessions_list")
         if ended_key is None:
             messages.error(request, "That session was already signed out.")
         elif ended_key == request.session.session_key:
-            logout(request)
+            account_adapter(request).logout(request)
             return redirect("account_login")
         else:
             messages.success(request, "That device is signed out.")
+        return redirect("usersessions_list")
+
+
+class SessionsEndOthersView(LoginRequiredMixin, View):
+    """POST: sign out every other device, and say whether every server has confirmed it."""
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        try:
+            ended = services.sessions_end_all(
+                user=request.user,  # type: ignore[arg-type]
+                keep_session_key=request.session.session_key,
+            )
+        except services.SignOutNotConfirmedError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(
+                request,
+                f"Signed out {ended} other device{'s' if ended != 1 else ''}."
+                if ended
+                else "Every other device is signed out.",
+            )
         return redirect("usersessions_list")

@@ -13,10 +13,10 @@ from django.urls import reverse
 from djstripe.models import Customer, Price, Product, Session, Subscription, WebhookEndpoint
 
 from apps.accounts.models import User
+from apps.core import user_cache
 from apps.core.errors import ApplicationError
 
 from . import selectors, stripe_api
-from .access import cache as access_cache
 
 logger = logging.getLogger(__name__)
 
@@ -24,12 +24,11 @@ logger = logging.getLogger(__name__)
 def access_invalidate(*, user_ids: Iterable[int | None]) -> None:
     """Drop these users' cached Access once the current transaction commits.
 
-    Run after commit so no request can re-cache the old rows; a failure raises, so a
-    webhook answers 5xx and Stripe delivers it again.
+    Run after commit so no request can re-cache the old rows, and owed durably in the
+    same transaction (apps/core/user_cache.py), so a Redis failure delays it but never
+    loses it; the failure also raises, so a webhook answers 5xx and Stripe retries.
     """
-    ids = frozenset(uid for uid in user_ids if uid)
-    if ids:
-        transaction.on_commit(lambda: access_cache.invalidate(ids))
+    user_cache.invalidate_after_commit(user_ids)
 
 
 def customer_ensure(*, user: User) -> Customer:

@@ -148,7 +148,7 @@ def test_user_change_page_shows_sessions_inline_and_the_end_button(
 
 
 def test_deactivating_a_user_in_the_admin_ends_their_sessions(
-    admin_browser, member, member_devices, redis
+    admin_browser, member, member_devices, redis, django_capture_on_commit_callbacks
 ):
     member.refresh_from_db()
     change_url = reverse("admin:accounts_user_change", args=[member.pk])
@@ -168,7 +168,9 @@ def test_deactivating_a_user_in_the_admin_ends_their_sessions(
         data[f"{form.prefix}-id"] = form.instance.pk
         data[f"{form.prefix}-user"] = member.pk
 
-    response = admin_browser.post(change_url, data)
+    # Sessions end once the deactivation commits (a racing request cannot revive them).
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_browser.post(change_url, data)
 
     assert response.status_code == 302, response.context["adminform"].form.errors
     member.refresh_from_db()
@@ -176,9 +178,12 @@ def test_deactivating_a_user_in_the_admin_ends_their_sessions(
     assert_all_ended(member, member_devices, redis)
 
 
-def test_saving_a_user_as_inactive_ends_their_sessions(member, member_devices, redis):
-    member.is_active = False
-    member.save()
+def test_saving_a_user_as_inactive_ends_their_sessions(
+    member, member_devices, redis, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        member.is_active = False
+        member.save()
 
     assert_all_ended(member, member_devices, redis)
 

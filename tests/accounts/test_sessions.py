@@ -7,6 +7,7 @@ from django.contrib.auth import SESSION_KEY
 from django.core.cache import caches
 from django.urls import reverse
 
+from apps.core import user_cache
 from apps.core.near_cache import near_cache
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +26,9 @@ def test_sessions_are_stored_in_redis_as_json_never_pickled(client, user, passwo
     session_key = client.cookies[settings.SESSION_COOKIE_NAME].value
     cache = caches[settings.SESSION_CACHE_ALIAS]
     raw = redis.get(cache.make_key(f"django.contrib.sessions.cached_db{session_key}"))  # type: ignore[attr-defined]
-    assert json.loads(raw)[SESSION_KEY] == str(user.pk)
+    copy = json.loads(raw)
+    assert copy["s"][SESSION_KEY] == str(user.pk)
+    assert copy["g"] == user_cache.generation(user.pk)  # read only under this generation
 
 
 def test_a_session_redis_holds_in_another_format_is_read_from_postgres(
@@ -42,7 +45,7 @@ def test_a_session_redis_holds_in_another_format_is_read_from_postgres(
     response = client.get(reverse("web:home"))
 
     assert response.wsgi_request.user == user
-    assert json.loads(redis.get(redis_key))[SESSION_KEY] == str(user.pk)  # rewritten
+    assert json.loads(redis.get(redis_key))["s"][SESSION_KEY] == str(user.pk)  # rewritten
 
 
 def test_session_survives_a_redis_flush(client, user, password, redis):

@@ -55,7 +55,7 @@ def decide_now(subscriptions: list[SubscriptionFacts], grace: timedelta = timede
 
 
 def expected_grant(status: str, period: str, grace: str) -> tuple[bool, bool]:
-    """(granted, in_grace) as DESIGN.md's table states it."""
+    """(granted, in_grace) as docs/architecture.md's table states it."""
     if status in ("active", "trialing"):
         return period == "before_period_end", False
     if status == "past_due" and grace == "inside_grace":
