@@ -311,7 +311,7 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# --- Logging: one line per request to stdout -------------------------------------
+# --- Logging: one line per request to stdout, keys in paths redacted --------------
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
@@ -319,11 +319,14 @@ LOGGING = {
     "formatters": {
         "line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
+    # Django's own lines about a request name its path, which may carry a key.
+    "filters": {"redact_paths": {"()": "apps.core.redaction.RedactedPathFilter"}},
     "handlers": {
         "stdout": {
             "class": "logging.StreamHandler",
             "stream": "ext://sys.stdout",
             "formatter": "line",
+            "filters": ["redact_paths"],
         },
     },
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
@@ -331,6 +334,8 @@ LOGGING = {
         # Our request log replaces Django's own per-request lines.
         "django.server": {"level": "WARNING"},
         "django.request": {"level": "ERROR"},
+        # At DEBUG it prints whole template contexts, e.g. an email's confirmation link.
+        "django.template": {"level": "INFO"},
         # stripe-python logs every request at INFO; errors still come through.
         "stripe": {"level": "WARNING"},
     },

@@ -1,0 +1,64 @@
+"""Keys in URLs stay out of the logs: reset and confirmation keys, the webhook's uuid."""
+
+import logging
+import re
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.urls import Resolver404, ResolverMatch, resolve
+
+
+def loggable_path(request: HttpRequest) -> str:
+    """The request's path with every value captured from the URL, integers apart, shown as
+    `<name>`: `/accounts/password/reset/key/<uidb36>-<key>/`. The query string is never logged.
+
+    Reset and confirmation keys and the webhook's uuid travel in the path; anyone who can
+    read the logs could use them. Redacting every captured string, not a list of known
+    secrets, keeps a future key-carrying URL out of the logs too. Integers are row ids.
+    """
+    match = _resolver_match(request)
+    if match is None:
+        return request.path
+    captured: dict[str, str] = {}
+    for name, value in [*((f"arg{n}", v) for n, v in enumerate(match.args)), *match.kwargs.items()]:
+        text = str(value)
+        if text and not isinstance(value, int):
+            captured.setdefault(text, f"<{name}>")
+    if not captured:
+        return request.path
+    # One pass, longest value first: a placeholder is never itself searched again.
+    values = sorted(captured, key=len, reverse=True)
+    pattern = re.compile("|".join(re.escape(value) for value in values))
+    return pattern.sub(lambda found: captured[found[0]], request.path)
+
+
+def _resolver_match(request: HttpRequest) -> ResolverMatch | None:
+    """The view's match, or what the path resolves to when no view ran (a redirect to
+    HTTPS, APPEND_SLASH's redirect): those paths may carry a key too."""
+    match: ResolverMatch | None = getattr(request, "resolver_match", None)
+    if match is not None:
+        return match
+    urlconf = getattr(request, "urlconf", None)
+    candidates = [request.path_info]
+    if settings.APPEND_SLASH and not request.path_info.endswith("/"):
+        candidates.append(request.path_info + "/")
+    for path in candidates:
+        try:
+            return resolve(path, urlconf)
+        except Resolver404:
+            continue
+    return None
+
+
+class RedactedPathFilter(logging.Filter):
+    """Redacts the path in Django's own lines ("Forbidden (CSRF token missing.): /path",
+    "Internal Server Error: /path"), which carry the request they are about."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request = getattr(record, "request", None)
+        if isinstance(request, HttpRequest) and isinstance(record.args, tuple):
+            path = request.path.encode("unicode_escape").decode("ascii")  # as log_response does
+            if path in record.args:
+                redacted = loggable_path(request)
+                record.args = tuple(redacted if arg == path else arg for arg in record.args)
+        return True
