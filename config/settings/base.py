@@ -174,6 +174,11 @@ ACCOUNT_PREVENT_ENUMERATION = True  # same answer for known and unknown emails
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_SESSION_REMEMBER = True
+# The client's address for rate limits and the sessions list. gunicorn leaves REMOTE_ADDR
+# as the proxy's, so behind N proxies of ours allauth takes the Nth address from the right
+# of X-Forwarded-For (what our nearest proxy saw; anything further left the client may
+# have forged). 0: no proxy, the header is ignored.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 # allauth's own limits, counted in the default (Redis) cache; merged over its defaults.
 ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
