@@ -12,8 +12,10 @@ pushes an invalidation the moment any of those keys changes, so a repeat read co
 round trip. Writes go to Redis as usual and evict this process's copies at once;
 `invalidate` then waits for Redis to have told every other thread (`fence`).
 
-Redis must not evict generation keys before values (use `noeviction` or a
-`volatile-*` policy); generation keys live a week, values an hour at most.
+Redis must not evict generation keys before values: use `noeviction`, or `volatile-ttl`,
+which evicts the keys nearest expiry first, and values (an hour at most) always expire
+before the generations (a week) that guard them. Other policies evict by use or at
+random; `/readyz` warns about them.
 """
 
 import json
