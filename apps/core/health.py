@@ -8,6 +8,8 @@ from django.views.decorators.cache import never_cache
 from django_redis import get_redis_connection
 from redis.exceptions import RedisError
 
+from .activity import not_activity
+
 logger = logging.getLogger(__name__)
 
 # Under memory pressure, any other policy may evict a generation key (7-day TTL) while a
@@ -18,6 +20,7 @@ SAFE_EVICTION_POLICIES = frozenset({"noeviction", "volatile-ttl"})
 _warned_policies: set[str] = set()
 
 
+@not_activity
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
     """The process is up and answering. No I/O, so a slow dependency never restarts it."""
@@ -59,6 +62,7 @@ def _eviction_warnings(policy: str) -> list[str]:
     return [warning]
 
 
+@not_activity
 @never_cache
 def readyz(request: HttpRequest) -> JsonResponse:
     """Can this instance serve traffic? 200 when every dependency answers, else 503 naming it.
