@@ -14,8 +14,8 @@ logger = logging.getLogger(__name__)
 
 # Under memory pressure, any other policy may evict a generation key (7-day TTL) while a
 # value it made unreadable (1-hour TTL at most) survives; the value then reads as current.
-# volatile-ttl evicts the keys closest to expiry first, which are the values, never the
-# week-long generations; noeviction refuses writes instead.
+# volatile-ttl evicts the keys closest to expiry first (from a sample), which are the
+# values, not the week-long generations; noeviction refuses writes instead.
 SAFE_EVICTION_POLICIES = frozenset({"noeviction", "volatile-ttl"})
 _warned_policies: set[str] = set()
 
