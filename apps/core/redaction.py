@@ -15,7 +15,16 @@ def loggable_path(request: HttpRequest) -> str:
     Reset and confirmation keys and the webhook's uuid travel in the path; anyone who can
     read the logs could use them. Redacting every captured string, not a list of known
     secrets, keeps a future key-carrying URL out of the logs too. Integers are row ids.
+    Escaped as Django escapes paths in its own lines, so a path cannot forge a log line.
     """
+    return _escaped(_redacted(request))
+
+
+def _escaped(text: str) -> str:
+    return text.encode("unicode_escape").decode("ascii")
+
+
+def _redacted(request: HttpRequest) -> str:
     match = _resolver_match(request)
     if match is None:
         return request.path
@@ -36,8 +45,8 @@ def _resolver_match(request: HttpRequest) -> ResolverMatch | None:
     """The view's match, or what the path resolves to when no view ran (a redirect to
     HTTPS, APPEND_SLASH's redirect): those paths may carry a key too."""
     match: ResolverMatch | None = getattr(request, "resolver_match", None)
-    if match is not None:
-        return match
+    if match is not None or request.path_info.startswith(settings.STATIC_URL or "/static/"):
+        return match  # whitenoise's files carry no key; resolving them costs ~0.2 ms
     urlconf = getattr(request, "urlconf", None)
     candidates = [request.path_info]
     if settings.APPEND_SLASH and not request.path_info.endswith("/"):
@@ -57,7 +66,7 @@ class RedactedPathFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         request = getattr(record, "request", None)
         if isinstance(request, HttpRequest) and isinstance(record.args, tuple):
-            path = request.path.encode("unicode_escape").decode("ascii")  # as log_response does
+            path = _escaped(request.path)  # as log_response passes it
             if path in record.args:
                 redacted = loggable_path(request)
                 record.args = tuple(redacted if arg == path else arg for arg in record.args)

@@ -102,3 +102,12 @@ def test_lines_without_a_request_pass_unchanged(args):
 
     assert RedactedPathFilter().filter(record) is True
     assert record.args == args
+
+
+def test_a_path_cannot_forge_a_log_line(client, caplog):
+    with caplog.at_level(logging.INFO, logger="tollgate.request"):
+        client.get("/no-such-page%0A2026-01-01 INFO tollgate.request method=GET path=/admin/")
+
+    [line] = [r.getMessage() for r in caplog.records if r.name == "tollgate.request"]
+    assert "\n" not in line
+    assert "path=/no-such-page\\n2026-01-01" in line
