@@ -7,6 +7,9 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.urls import Resolver404, ResolverMatch, resolve
 
+# Where a route stops being plain text: a converter, a group or any regex syntax.
+_ROUTE_SYNTAX = re.compile(r"[<(\\\[^$.*+?{|]")
+
 
 def loggable_path(request: HttpRequest) -> str:
     """The request's path with every value captured from the URL, integers apart, shown as
@@ -35,10 +38,24 @@ def _redacted(request: HttpRequest) -> str:
             captured.setdefault(text, f"<{name}>")
     if not captured:
         return request.path
+    # The route's leading fixed segments hold no value (user 10's uidb36 is "a": the "a"
+    # of "/accounts/" stays); if the path does not start with them, redact it all.
+    fixed = "/" + _fixed_segments(match.route)
+    start = len(request.path) - len(request.path_info)
+    if request.path_info.startswith(fixed):
+        start += len(fixed)
     # One pass, longest value first: a placeholder is never itself searched again.
     values = sorted(captured, key=len, reverse=True)
     pattern = re.compile("|".join(re.escape(value) for value in values))
-    return pattern.sub(lambda found: captured[found[0]], request.path)
+    tail = pattern.sub(lambda found: captured[found[0]], request.path[start:])
+    return request.path[:start] + tail
+
+
+def _fixed_segments(route: str) -> str:
+    """`accounts/password/reset/key/` of `accounts/password/reset/key/(?P<uidb36>...)`."""
+    syntax = _ROUTE_SYNTAX.search(route)
+    fixed = route[: syntax.start()] if syntax else route
+    return fixed[: fixed.rfind("/") + 1]
 
 
 def _resolver_match(request: HttpRequest) -> ResolverMatch | None:
