@@ -19,3 +19,8 @@ max_requests_jitter = 500
 accesslog = None
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# gunicorn's control socket (for `gunicornc`) defaults to one path per OS user, so a
+# second instance on the host takes it over and stopping either deletes the other's.
+# Off unless GUNICORN_CONTROL_SOCKET names this instance's own path.
+control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET", "")
+control_socket_disable = not control_socket

@@ -4,7 +4,10 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from apps.core.activity import not_activity
 
+
+@not_activity  # asking whether a session is valid must not keep it alive
 @never_cache
 @require_GET
 def session_introspect(request: HttpRequest) -> JsonResponse:

@@ -4,6 +4,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
@@ -12,6 +13,8 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject
+
+from apps.core.activity import counts_as_activity
 
 from . import identity, services
 
@@ -38,7 +41,10 @@ class SessionTimeoutMiddleware:
     """Ends a signed-in session that was idle too long or is older than SESSION_MAX_AGE.
 
     Cookie expiry alone cannot be trusted (a client may keep a cookie forever), so both
-    limits are checked against timestamps kept in the server-side session.
+    limits are checked against timestamps kept in the server-side session. Every request
+    is checked; only activity (apps.core.activity: not HEAD, not a view marked
+    `not_activity` such as `/api/session`) moves "last seen", so polling cannot keep an
+    abandoned session alive.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -50,6 +56,22 @@ class SessionTimeoutMiddleware:
         if session.session_key is not None and SESSION_KEY in session:
             self._enforce(request, now=int(time.time()))
         return self.get_response(request)
+
+    def process_view(
+        self,
+        request: HttpRequest,
+        view: Callable[..., Any],
+        view_args: tuple[Any, ...],
+        view_kwargs: dict[str, Any],
+    ) -> None:
+        session = request.session
+        if session.session_key is None or SESSION_KEY not in session:
+            return
+        if not counts_as_activity(request, view):
+            return
+        now = int(time.time())
+        if now - session.get(LAST_SEEN, now) >= SEEN_RESOLUTION:
+            self._touch(request, now=now)
 
     def _enforce(self, request: HttpRequest, *, now: int) -> None:
         session = request.session
@@ -65,10 +87,13 @@ class SessionTimeoutMiddleware:
                 services.session_forget(session_key=expired_key)
             request.user = AnonymousUser()
             return
-        if LAST_SEEN not in session or now - last_seen >= SEEN_RESOLUTION:
-            session[LAST_SEEN] = now
-            with _best_effort():
-                services.session_touch(session_key=session.session_key or "")
+        if LAST_SEEN not in session:  # a session from before the clocks: start them now
+            self._touch(request, now=now)
+
+    def _touch(self, request: HttpRequest, *, now: int) -> None:
+        request.session[LAST_SEEN] = now
+        with _best_effort():
+            services.session_touch(session_key=request.session.session_key or "")
 
 
 @contextmanager

@@ -11,6 +11,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import get_template
 from redis.exceptions import RedisError
 
+from .redaction import loggable_path
+
 logger = logging.getLogger("tollgate.request")
 
 OUTAGE_ERRORS = (RedisError, DatabaseError)
@@ -20,7 +22,8 @@ _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
 
 
 class RequestLogMiddleware:
-    """Logs method, path, status, duration and request id; returns the id as X-Request-ID."""
+    """Logs method, path (keys redacted), status, duration and request id; returns the id
+    as X-Request-ID."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -36,7 +39,7 @@ class RequestLogMiddleware:
         logger.info(
             "method=%s path=%s status=%s duration_ms=%.1f request_id=%s",
             request.method,
-            request.path,
+            loggable_path(request),
             response.status_code,
             duration_ms,
             request_id,
@@ -64,7 +67,7 @@ class ServiceUnavailableMiddleware:
             "Dependency unavailable (%s) for %s %s",
             type(exception).__name__,
             request.method,
-            request.path,
+            loggable_path(request),
         )
         if "application/json" in request.headers.get("Accept", ""):
             return JsonResponse({"error": "service_unavailable"}, status=503)

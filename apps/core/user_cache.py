@@ -22,8 +22,10 @@ generation after commit and deletes the row. If Redis fails then, the row stays 
 paid before a cached value is trusted again: at once by a process that saw Redis fail,
 and within REDIS_REPLAY_INTERVAL by every other process (0: before every read, strict).
 
-Redis must not evict generation keys before values (use `noeviction` or a
-`volatile-*` policy); generation keys live a week, values an hour at most.
+Redis must not evict generation keys before values: use `noeviction`, or `volatile-ttl`,
+which evicts the keys nearest expiry first, and values (an hour at most) always expire
+before the generations (a week) that guard them. Other policies evict by use or at
+random; `/readyz` warns about them.
 """
 
 import json

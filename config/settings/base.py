@@ -178,6 +178,11 @@ ACCOUNT_PREVENT_ENUMERATION = True  # same answer for known and unknown emails
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_SESSION_REMEMBER = True
+# The client's address for rate limits and the sessions list. gunicorn leaves REMOTE_ADDR
+# as the proxy's, so behind N proxies of ours allauth takes the Nth address from the right
+# of X-Forwarded-For (what our nearest proxy saw; anything further left the client may
+# have forged). 0: no proxy, the header is ignored.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 # allauth's own limits, counted in the default (Redis) cache; merged over its defaults.
 ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
@@ -315,7 +320,7 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# --- Logging: one line per request to stdout -------------------------------------
+# --- Logging: one line per request to stdout, keys in paths redacted --------------
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
@@ -323,11 +328,14 @@ LOGGING = {
     "formatters": {
         "line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
+    # Django's own lines about a request name its path, which may carry a key.
+    "filters": {"redact_paths": {"()": "apps.core.redaction.RedactedPathFilter"}},
     "handlers": {
         "stdout": {
             "class": "logging.StreamHandler",
             "stream": "ext://sys.stdout",
             "formatter": "line",
+            "filters": ["redact_paths"],
         },
     },
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
@@ -335,6 +343,8 @@ LOGGING = {
         # Our request log replaces Django's own per-request lines.
         "django.server": {"level": "WARNING"},
         "django.request": {"level": "ERROR"},
+        # At DEBUG it prints whole template contexts, e.g. an email's confirmation link.
+        "django.template": {"level": "INFO"},
         # stripe-python logs every request at INFO; errors still come through.
         "stripe": {"level": "WARNING"},
     },

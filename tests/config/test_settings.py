@@ -80,3 +80,15 @@ def test_deploy_check_is_clean_with_production_settings():
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(("value", "count"), [(None, "0"), ("1", "1"), ("2", "2")])
+def test_trusted_proxy_count_comes_from_the_environment(value, count):
+    env = {"TRUSTED_PROXY_COUNT": value} if value is not None else {}
+    result = _django(
+        "config.settings.test",
+        "from django.conf import settings; print(settings.ALLAUTH_TRUSTED_PROXY_COUNT)",
+        **env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == count

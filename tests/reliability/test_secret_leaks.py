@@ -2,9 +2,12 @@
 key and session keys stay out of responses and logs, even at DEBUG."""
 
 import logging
+import re
+from typing import Any
 
 import pytest
 from django.conf import settings
+from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
@@ -93,3 +96,86 @@ def test_request_log_line_holds_no_cookie_value(user, logs, caplog):
     assert "path=/dashboard/ status=200" in line
     assert len(cookies) == 2
     assert_nowhere(cookies, line)
+
+
+# --- Keys in URLs ------------------------------------------------------------------
+
+RESET_LINK = re.compile(r"https?://[^/\s]+(/accounts/password/reset/key/([0-9a-z]+)-(\S+)/)")
+CONFIRM_LINK = re.compile(r"https?://[^/\s]+(/accounts/confirm-email/([-:\w]+)/)")
+
+
+def _reset_link(member: Any) -> tuple[str, list[str]]:
+    Client().post(reverse("account_reset_password"), {"email": member.email})
+    found = RESET_LINK.search(mail.outbox[-1].body)
+    assert found is not None
+    path, uid, key = found.groups()
+    return path, [key, f"{uid}-{key}"]
+
+
+def _confirmation_link() -> tuple[str, list[str]]:
+    new_password = "a long and uncommon passphrase 7"
+    Client().post(
+        reverse("account_signup"),
+        {"email": "new@example.com", "password1": new_password, "password2": new_password},
+    )
+    found = CONFIRM_LINK.search(mail.outbox[-1].body)
+    assert found is not None
+    path, key = found.groups()
+    return path, [key]
+
+
+def _webhook(webhook_url: str) -> tuple[str, list[str]]:
+    return webhook_url, [webhook_url.strip("/").rsplit("/", 1)[-1]]
+
+
+# Every URL in this site that carries a key in its path (allauth's account, socialaccount,
+# mfa and usersessions URLs were read for them; login and reset by code carry their codes
+# in POST bodies, which are never logged), and how each is opened.
+KEY_URLS = {
+    "password reset key, opened": ("reset", "get", ""),
+    "password reset key, new password posted": ("reset", "post", ""),
+    "email confirmation key, opened": ("confirm", "get", ""),
+    "email confirmation key, confirmed": ("confirm", "post", ""),
+    "email confirmation key, no trailing slash": ("confirm", "get", "strip-slash"),
+    "stripe webhook uuid": ("webhook", "post", ""),
+}
+
+
+@pytest.mark.parametrize("case", sorted(KEY_URLS))
+def test_request_log_never_holds_a_key_from_the_url(case, member, webhook_url, logs, caplog):
+    link, method, variant = KEY_URLS[case]
+    make = {
+        "reset": lambda: _reset_link(member),
+        "confirm": _confirmation_link,
+        "webhook": lambda: _webhook(webhook_url),
+    }[link]
+    path, keys = make()
+    if variant == "strip-slash":
+        path = path.rstrip("/")
+    caplog.clear()
+
+    response = getattr(Client(raise_request_exception=False), method)(path, follow=True)
+
+    assert response.status_code < 500
+    [first, *_] = [r.getMessage() for r in caplog.records if r.name == "tollgate.request"]
+    assert f"method={method.upper()} path=/" in first
+    assert_nowhere(keys, logs())
+
+
+def test_even_at_debug_level_no_confirmation_key_is_logged_while_mailing_it(logs):
+    _, keys = _confirmation_link()  # the mail's template context holds the key
+
+    assert_nowhere(keys, logs())
+
+
+def test_django_warnings_about_a_key_url_hold_no_key(logs, caplog):
+    path, keys = _confirmation_link()
+    strict = Client(enforce_csrf_checks=True)
+    caplog.clear()
+
+    response = strict.post(path)  # no CSRF token: Django logs "Forbidden (...): <path>"
+
+    assert response.status_code == 403
+    assert "Forbidden (CSRF cookie not set.)" in logs()
+    assert "/accounts/confirm-email/<key>/" in logs()
+    assert_nowhere(keys, logs())

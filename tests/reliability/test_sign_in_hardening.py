@@ -112,3 +112,73 @@ def test_admin_sign_in_is_refused_once_the_account_is_throttled(client, password
 
     assert TOO_MANY in response.content
     assert client.get(reverse("admin:index")).status_code == 302  # still signed out
+
+
+# --- Behind the TLS proxy: whose address is counted -----------------------------------
+
+PROXY = "10.0.0.2"
+
+
+def behind_proxy(client_ip: str, forged: str = "") -> Client:
+    """A browser at `client_ip` whose requests reach us through our proxy, which appends
+    the address it saw to whatever X-Forwarded-For the browser sent."""
+    chain = f"{forged}, {client_ip}" if forged else client_ip
+    return Client(REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=chain)
+
+
+def fail_ten_times(browser: Client) -> None:
+    for n in range(10):
+        failed = sign_in(browser, email=f"someone{n}@example.com", password="guess")
+        assert TOO_MANY not in failed.content
+
+
+def test_without_a_trusted_proxy_every_client_behind_it_shares_one_limit(member, password):
+    fail_ten_times(behind_proxy("203.0.113.7"))
+
+    response = sign_in(behind_proxy("198.51.100.9"), email=member.email, password=password)
+
+    assert TOO_MANY in response.content  # the proxy's address was throttled, for everyone
+
+
+def test_behind_a_trusted_proxy_each_client_is_limited_by_its_own_address(
+    settings, member, password
+):
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
+    attacker = behind_proxy("203.0.113.7")
+    fail_ten_times(attacker)
+
+    assert TOO_MANY in sign_in(attacker, email=member.email, password=password).content
+    elsewhere = behind_proxy("198.51.100.9")
+    assert sign_in(elsewhere, email=member.email, password=password).status_code == 302
+
+
+def test_behind_a_trusted_proxy_a_forged_forwarded_for_changes_nothing(settings, member, password):
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
+    for n in range(10):
+        forger = behind_proxy("203.0.113.7", forged=f"192.0.2.{n}")
+        sign_in(forger, email=f"someone{n}@example.com", password="guess")
+
+    forger = behind_proxy("203.0.113.7", forged="192.0.2.200")
+    assert TOO_MANY in sign_in(forger, email=member.email, password=password).content
+
+
+def test_without_a_trusted_proxy_a_direct_client_cannot_forge_its_address(member, password):
+    for n in range(10):
+        forger = Client(REMOTE_ADDR="203.0.113.7", HTTP_X_FORWARDED_FOR=f"192.0.2.{n}")
+        sign_in(forger, email=f"someone{n}@example.com", password="guess")
+
+    forger = Client(REMOTE_ADDR="203.0.113.7", HTTP_X_FORWARDED_FOR="192.0.2.200")
+    assert TOO_MANY in sign_in(forger, email=member.email, password=password).content
+
+
+@pytest.mark.parametrize(("trusted", "shown"), [(0, PROXY), (1, "203.0.113.7")])
+def test_sessions_page_shows_the_address_allauth_trusts(settings, member, password, trusted, shown):
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = trusted
+    browser = behind_proxy("203.0.113.7")
+    assert sign_in(browser, email=member.email, password=password).status_code == 302
+
+    page = browser.get(reverse("usersessions_list"))
+
+    assert f"<td>{shown}</td>".encode() in page.content
+    other = {PROXY, "203.0.113.7"} - {shown}
+    assert f"<td>{other.pop()}</td>".encode() not in page.content
