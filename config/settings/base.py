@@ -337,5 +337,8 @@ LOGGING = {
 }
 
 # --- Demo data (`manage.py demo_load`, run by `make run`; refuses unless DEBUG) -------
+# Accounts are created verified; without a password one is generated and printed.
 DEMO_ADMIN_EMAIL = env("DEMO_ADMIN_EMAIL", default="admin@example.com")
 DEMO_ADMIN_PASSWORD = env("DEMO_ADMIN_PASSWORD", default="")
+DEMO_MEMBER_EMAIL = env("DEMO_MEMBER_EMAIL", default="member@example.com")
+DEMO_MEMBER_PASSWORD = env("DEMO_MEMBER_PASSWORD", default="")
