@@ -16,6 +16,7 @@ from django.core.management.base import CommandError
 from django.test import Client
 from django.urls import reverse
 
+from apps.accounts.models import User
 from apps.accounts.services import demo_member_ensure
 from apps.billing import demo
 from apps.core.errors import ApplicationError
@@ -118,6 +119,32 @@ def test_demo_subscription_command_names_an_unreachable_server(member, settings)
             "--base-url=http://127.0.0.1:9",
             stdout=StringIO(),
         )
+
+
+def test_demo_subscription_command_refuses_without_the_demo_stripe(settings):
+    settings.DEBUG, settings.DEMO_STRIPE = True, False
+
+    with pytest.raises(CommandError, match="DEMO_STRIPE"):
+        call_command("demo_subscription", "--status=past_due", stdout=StringIO())
+
+
+def test_demo_billing_without_the_demo_member_says_to_run_demo_users(db, demo_store, settings):
+    settings.DEBUG = True
+
+    with pytest.raises(CommandError, match="demo_users"):
+        call_command("demo_billing", stdout=StringIO())
+
+
+def test_demo_billing_run_again_makes_the_subscription_active_again(
+    member, test_client_poster, django_capture_on_commit_callbacks
+):
+    browser = sign_in(*member)
+    demo.subscription_status_send(status="past_due", post=test_client_poster)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        demo.member_subscription_ensure(user=User.objects.get(email=member[0]))
+
+    assert browser.get(REPORTS).status_code == 200
 
 
 @pytest.mark.django_db(transaction=True)
