@@ -41,7 +41,7 @@ run: export DJANGO_SETTINGS_MODULE := config.settings.local
 run: db
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py demo_load
-	@echo "Serving on http://127.0.0.1:$(PORT)/  (Ctrl-C stops)"
+	@echo "Serving on http://127.0.0.1:$(PORT)/ (Ctrl-C stops); the demo accounts and what to try are above."
 	$(BIN)/gunicorn -c config/gunicorn.conf.py config.wsgi
 
 ## dev: runserver with autoreload, for development

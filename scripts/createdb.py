@@ -1,25 +1,41 @@
-"""Create the database named in DATABASE_URL if it does not exist yet (local use)."""
+"""Create the database the Django settings use, if it does not exist yet (local use).
+
+The name, host, port and user come from the configured settings module
+(DJANGO_SETTINGS_MODULE, default `config.settings.local`, as for `manage.py`), so this
+creates exactly the database that `migrate` and the server will connect to, however
+those settings build it (DATABASE_URL, a `.env`, or an override in the module).
+"""
 
 import os
 import sys
+from pathlib import Path
 
-import environ
 import psycopg
 from psycopg import sql
 
-DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/tollgate"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def configured_database() -> dict[str, str]:
+    """The default database's settings, read from Django's configured DATABASES."""
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    import django
+    from django.conf import settings
+
+    django.setup()
+    database: dict[str, str] = settings.DATABASES["default"]
+    return database
 
 
 def main() -> int:
-    environ.Env.read_env(".env", overwrite=False)
-    url = os.environ.get("DATABASE_URL", DEFAULT_URL)
-    config = environ.Env.db_url_config(url)
-    name = config["NAME"]
+    database = configured_database()
+    name = database["NAME"]
     maintenance = psycopg.connect(
-        host=config.get("HOST") or None,
-        port=config.get("PORT") or None,
-        user=config.get("USER") or None,
-        password=config.get("PASSWORD") or None,
+        host=database.get("HOST") or None,
+        port=database.get("PORT") or None,
+        user=database.get("USER") or None,
+        password=database.get("PASSWORD") or None,
         dbname="postgres",
         autocommit=True,
     )

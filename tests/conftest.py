@@ -155,3 +155,14 @@ def subscribe(fake_stripe, stripe_customer, catalog) -> Callable[..., dict[str, 
         return sub
 
     return make
+
+
+@pytest.fixture
+def demo_store(settings, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    """The offline demo Stripe on a temporary state file, as this process's Stripe API."""
+    from apps.billing import demo_stripe
+
+    settings.DEMO_STRIPE_STATE = tmp_path / "demo-stripe.json"
+    store = demo_stripe.store()
+    monkeypatch.setattr(stripe, "default_http_client", demo_stripe.DemoStripeClient(store))
+    return store

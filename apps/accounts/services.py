@@ -2,9 +2,14 @@
 
 import logging
 import secrets
+from dataclasses import dataclass
 
+from allauth.account.models import EmailAddress
 from allauth.usersessions.adapter import get_adapter as usersessions_adapter
 from allauth.usersessions.models import UserSession
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -103,19 +108,105 @@ def session_forget(*, session_key: str) -> None:
     UserSession.objects.filter(session_key=session_key).delete()
 
 
-def demo_admin_ensure(*, email: str, password: str | None) -> tuple[User, str | None]:
-    """Make sure a local superuser exists.
+def email_verified_ensure(*, user: User) -> bool:
+    """Make the user's email their verified, primary allauth address; True if that changed.
 
-    Returns the user and the password to show: the given one (always (re)set), a
-    generated one for a new account, or None when an existing admin keeps theirs.
+    With mandatory verification, allauth (and so the admin login, which goes through it)
+    refuses a password sign-in until this is so.
+    """
+    address = EmailAddress.objects.filter(user=user, email__iexact=user.email).first()
+    if address is None:
+        address = EmailAddress.objects.create(
+            user=user, email=user.email, verified=True, primary=False
+        )
+    elif address.verified and address.primary:
+        return False
+    address.verified = True
+    address.save(update_fields=["verified"])
+    address.set_as_primary()
+    return True
+
+
+@dataclass(frozen=True)
+class AdminEnsured:
+    """What `admin_ensure` did: created the account, or changed these things on it."""
+
+    user: User
+    created: bool
+    changes: tuple[str, ...] = ()
+
+
+@transaction.atomic
+def admin_ensure(*, email: str, password: str | None) -> AdminEnsured:
+    """Make `email` a superuser who can sign in to the admin now, with no email sent.
+
+    A new account gets `password` (checked by the password validators) and a verified
+    email. An existing account keeps its password; it is made an active superuser with a
+    verified email if it was not one. Running it again changes nothing.
+    """
+    email = email.strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError as exc:
+        raise ApplicationError(f"{email!r} is not an email address.") from exc
+    user = User.objects.filter(email=email).first()
+    if user is None:
+        if not password:
+            raise ApplicationError("A new admin needs a password.")
+        user = User(email=email, is_staff=True, is_superuser=True, is_active=True)
+        try:
+            validate_password(password, user)
+        except ValidationError as exc:
+            raise ApplicationError(" ".join(exc.messages)) from exc
+        user.set_password(password)
+        user.save()
+        email_verified_ensure(user=user)
+        return AdminEnsured(user=user, created=True)
+    changes = [
+        label
+        for field, label in (
+            ("is_active", "activated it"),
+            ("is_staff", "gave it admin access"),
+            ("is_superuser", "made it a superuser"),
+        )
+        if not getattr(user, field)
+    ]
+    if changes:
+        user.is_active = user.is_staff = user.is_superuser = True
+        user.save(update_fields=["is_active", "is_staff", "is_superuser"])
+    if email_verified_ensure(user=user):
+        changes.append("verified its email")
+    return AdminEnsured(user=user, created=False, changes=tuple(changes))
+
+
+def demo_admin_ensure(*, email: str, password: str | None) -> tuple[User, str | None]:
+    """The local demo superuser, verified; see `_demo_user_ensure` for the password."""
+    return _demo_user_ensure(email=email, password=password, admin=True)
+
+
+def demo_member_ensure(*, email: str, password: str | None) -> tuple[User, str | None]:
+    """The local demo member, verified; see `_demo_user_ensure` for the password."""
+    return _demo_user_ensure(email=email, password=password, admin=False)
+
+
+@transaction.atomic
+def _demo_user_ensure(*, email: str, password: str | None, admin: bool) -> tuple[User, str | None]:
+    """Returns the user and the password to show: the given one (always (re)set), a
+    generated one for a new account, or None when an existing account keeps theirs.
+
+    Demo accounts are verified when they are created, so the printed credentials sign
+    in at once (no verification email to find first).
     """
     user = User.objects.filter(email=email.lower()).first()
     if user is None:
         password = password or secrets.token_urlsafe(12)
         user = User(email=email)
     elif password is None:
+        email_verified_ensure(user=user)
         return user, None
     user.set_password(password)
-    user.is_staff = user.is_superuser = user.is_active = True
+    user.is_staff = user.is_superuser = admin
+    user.is_active = True
     user.save()
+    email_verified_ensure(user=user)
     return user, password

@@ -57,3 +57,27 @@ def check_stripe_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckM
     except ImproperlyConfigured as exc:
         errors.append(Error(str(exc), id="billing.E003"))
     return errors
+
+
+@register("billing")
+def check_demo_stripe(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The offline demo Stripe answers as if payments worked: local runs only."""
+    from .demo_stripe import DEMO_API_KEY
+
+    if not settings.DEMO_STRIPE:
+        return []
+    reasons = {
+        "DEBUG is off": not settings.DEBUG,
+        "STRIPE_LIVE_MODE is on": settings.STRIPE_LIVE_MODE,
+        "STRIPE_TEST_SECRET_KEY is a real key": settings.STRIPE_TEST_SECRET_KEY != DEMO_API_KEY,
+    }
+    return [
+        Error(
+            f"DEMO_STRIPE is on but {reason}: the offline demo Stripe is for local runs only.",
+            hint="Unset DEMO_STRIPE (it is on by default only in config.settings.local "
+            "without STRIPE_TEST_SECRET_KEY).",
+            id="billing.E004",
+        )
+        for reason, applies in reasons.items()
+        if applies
+    ]

@@ -7,7 +7,15 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db.models import Prefetch, QuerySet
-from djstripe.models import Customer, Feature, Invoice, Price, Product, Subscription
+from djstripe.models import (
+    Customer,
+    Feature,
+    Invoice,
+    Price,
+    Product,
+    Subscription,
+    WebhookEndpoint,
+)
 
 from apps.accounts.models import User
 
@@ -155,3 +163,13 @@ def price_for_checkout(price_id: str) -> Price | None:
         .select_related("product")
         .first()
     )
+
+
+def webhook_endpoint_id(*, livemode: bool) -> str:
+    """The id of the endpoint row `billing_setup` keeps for this mode."""
+    return f"we_tollgate_{'live' if livemode else 'test'}"
+
+
+def webhook_endpoint(*, livemode: bool) -> WebhookEndpoint | None:
+    """The endpoint row `billing_setup` stored for this mode, or None before it ran."""
+    return WebhookEndpoint.objects.filter(id=webhook_endpoint_id(livemode=livemode)).first()

@@ -210,10 +210,12 @@ def webhook_endpoint_ensure(*, base_url: str) -> tuple[WebhookEndpoint, bool]:
     The row's uuid is kept across runs, so the URL registered in Stripe stays valid.
     """
     livemode = settings.STRIPE_LIVE_MODE
-    endpoint = WebhookEndpoint.objects.filter(id=_endpoint_id(livemode)).first()
+    endpoint = selectors.webhook_endpoint(livemode=livemode)
     created = endpoint is None
     if endpoint is None:
-        endpoint = WebhookEndpoint(id=_endpoint_id(livemode), livemode=livemode)
+        endpoint = WebhookEndpoint(
+            id=selectors.webhook_endpoint_id(livemode=livemode), livemode=livemode
+        )
     endpoint.secret = settings.STRIPE_WEBHOOK_SECRET
     endpoint.enabled_events = list(WEBHOOK_EVENTS)
     endpoint.api_version = settings.STRIPE_API_VERSION
@@ -223,7 +225,3 @@ def webhook_endpoint_ensure(*, base_url: str) -> tuple[WebhookEndpoint, bool]:
     endpoint.url = base_url.rstrip("/") + path
     endpoint.save(update_fields=["url"])
     return endpoint, created
-
-
-def _endpoint_id(livemode: bool) -> str:
-    return f"we_tollgate_{'live' if livemode else 'test'}"

@@ -351,5 +351,14 @@ LOGGING = {
 }
 
 # --- Demo data (`manage.py demo_load`, run by `make run`; refuses unless DEBUG) -------
+# Accounts are created verified; without a password one is generated and printed.
 DEMO_ADMIN_EMAIL = env("DEMO_ADMIN_EMAIL", default="admin@example.com")
 DEMO_ADMIN_PASSWORD = env("DEMO_ADMIN_PASSWORD", default="")
+DEMO_MEMBER_EMAIL = env("DEMO_MEMBER_EMAIL", default="member@example.com")
+DEMO_MEMBER_PASSWORD = env("DEMO_MEMBER_PASSWORD", default="")
+# The offline demo Stripe (apps/billing/demo_stripe.py). Never on here: only
+# config/settings/local.py turns it on, and a system check refuses it without DEBUG.
+DEMO_STRIPE = False
+# Where it keeps the demo member's customer and subscription, so the demo commands
+# and every gunicorn worker read the same state (relative to the project directory).
+DEMO_STRIPE_STATE = BASE_DIR / (env("DEMO_STRIPE_STATE", default="") or ".demo/stripe.json")
