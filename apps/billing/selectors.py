@@ -116,11 +116,48 @@ def _int_or_none(value: object) -> int | None:
         return None
 
 
+def _is_sellable(price: Price) -> bool:
+    """Only prices marked `sellable=true` in their Stripe metadata may be sold: an active
+    price alone may be a legacy, hidden or regional one that must not be offered."""
+    return str((price.metadata or {}).get("sellable", "")).lower() == "true"
+
+
+def _default_price_id(product: Product) -> str | None:
+    default = product.stripe_data.get("default_price")
+    return default.get("id") if isinstance(default, dict) else default
+
+
+def _created(price: Price) -> int:
+    return int(price.stripe_data.get("created") or 0)
+
+
+def _offered_prices(product: Product) -> dict[str, PlanPrice]:
+    """One sellable price per interval: the product's default price when it is one,
+    else the newest (then the highest id), so the choice never depends on query order."""
+    default_id = _default_price_id(product)
+    candidates = sorted(
+        (price for price in product.prices.all() if _is_sellable(price)),
+        key=lambda price: (price.id == default_id, _created(price), price.id),
+    )
+    offered: dict[str, PlanPrice] = {}
+    for price in candidates:  # ascending, so the preferred price is written last
+        plan = plan_price(price)
+        if plan is not None:
+            offered[plan.interval] = plan
+    return offered
+
+
+def _display_order(metadata: dict[str, object]) -> int:
+    order = _int_or_none(metadata.get("order"))
+    return 100 if order is None else order  # `or 100` would send order 0 to the end
+
+
 def plans_for_pricing() -> list[Plan]:
-    """Active products with their active monthly/yearly prices, in display order.
+    """Active products with their offered monthly/yearly prices, in display order.
 
     Order, highlight and the free tier come from product metadata (`order`,
-    `highlight`, `tier=free`); bullets from the product's Stripe features.
+    `highlight`, `tier=free`); bullets from the product's Stripe features. A paid
+    product without a sellable price is left out.
     """
     prices = Price.objects.filter(active=True, livemode=settings.STRIPE_LIVE_MODE)
     products = Product.objects.filter(
@@ -129,9 +166,9 @@ def plans_for_pricing() -> list[Plan]:
     plans = []
     for product in products:
         metadata = product.metadata or {}
-        plan_prices = [p for p in map(plan_price, product.prices.all()) if p]
+        offered = _offered_prices(product)
         is_free = metadata.get("tier") == "free"
-        if not plan_prices and not is_free:
+        if not offered and not is_free:
             continue
         plans.append(
             Plan(
@@ -139,19 +176,25 @@ def plans_for_pricing() -> list[Plan]:
                 key=metadata.get("plan") or product.id,
                 name=product.name,
                 description=product.stripe_data.get("description") or "",
-                order=_int_or_none(metadata.get("order")) or 100,
+                order=_display_order(metadata),
                 highlight=str(metadata.get("highlight", "")).lower() == "true",
                 is_free=is_free,
                 features=[f.entitlement_feature.name for f in product.features.all()],
-                prices={p.interval: p for p in plan_prices},
+                prices=offered,
             )
         )
     return sorted(plans, key=lambda plan: (plan.order, plan.name))
 
 
 def price_for_checkout(price_id: str) -> Price | None:
-    return (
-        Price.objects.filter(id=price_id, active=True, livemode=settings.STRIPE_LIVE_MODE)
-        .select_related("product")
-        .first()
-    )
+    """The price if the pricing page offers it; any other price, even an active one,
+    cannot be bought (a forged form cannot pick a legacy or hidden price)."""
+    offered = {
+        price.id
+        for plan in plans_for_pricing()
+        if not plan.is_free
+        for price in plan.prices.values()
+    }
+    if price_id not in offered:
+        return None
+    return Price.objects.filter(id=price_id).select_related("product").first()
