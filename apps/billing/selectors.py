@@ -6,13 +6,13 @@ Everything here reads Postgres only (dj-stripe's rows); no call reaches Stripe.
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
 from djstripe.models import Customer, Feature, Invoice, Price, Product, Subscription
 
 from apps.accounts.models import User
 
-# Statuses under which a subscription still exists for the customer (not ended).
-LIVE_STATUSES = ("active", "trialing", "past_due", "unpaid", "paused", "incomplete")
+from .access.rules import plan_key, still_subscribed
 
 
 def customer_for_user(user: User) -> Customer | None:
@@ -45,11 +45,35 @@ def subscriptions_for_user(user_id: int) -> QuerySet[Subscription]:
 
 
 def user_has_live_subscription_to(user: User, *, product_id: str) -> bool:
+    """Does the user still hold a subscription to this product (so a second checkout
+    would double-bill)? One that ran out at its scheduled cancellation does not count."""
+    # Imported here: facts reads subscriptions through this module.
+    from .access.facts import subscription_facts
+
+    now = timezone.now()
     return any(
-        sub.stripe_data.get("status") in LIVE_STATUSES
-        and any(item.price.product_id == product_id for item in sub.items.all())
+        any(item.price.product_id == product_id for item in sub.items.all())
+        and still_subscribed(subscription_facts(sub), now=now)
         for sub in subscriptions_for_user(user.pk)
     )
+
+
+def product_plan_key(product: Product) -> str:
+    return plan_key(product_id=product.id, metadata=product.metadata)
+
+
+def plan_name(key: str) -> str:
+    """The product name of a plan key (`Access.plan`); the key itself if no product has it."""
+    candidates = Product.objects.filter(
+        Q(metadata__plan=key) | Q(id=key), livemode=settings.STRIPE_LIVE_MODE
+    ).order_by("-active", "id")
+    return next((p.name for p in candidates if product_plan_key(p) == key), key)
+
+
+def subscription_product(subscription: Subscription) -> Product | None:
+    """The product of the subscription's first item (what it was bought for)."""
+    item = subscription.items.select_related("price__product").order_by("created").first()
+    return item.price.product if item is not None and item.price is not None else None
 
 
 def feature_names(keys: frozenset[str]) -> list[str]:
@@ -76,7 +100,7 @@ class PlanPrice:
 @dataclass(frozen=True)
 class Plan:
     product_id: str
-    key: str  # product metadata `plan`, else the product id; what Access.plan holds
+    key: str  # plan_key() of the product: what Access.plan holds
     name: str
     description: str
     order: int
@@ -86,11 +110,8 @@ class Plan:
     prices: dict[str, PlanPrice] = field(default_factory=dict)
 
     def is_current(self, access_plan: str | None) -> bool:
-        """Does an Access's `plan` (a price lookup key or product id) name this plan?"""
-        if access_plan is None:
-            return self.is_free
-        keys = {self.product_id, self.key} | {p.lookup_key for p in self.prices.values()}
-        return access_plan in keys
+        """Is this the plan an Access's `plan` names (the free tier when nothing grants)?"""
+        return self.is_free if access_plan is None else access_plan == self.key
 
 
 def plan_price(price: Price) -> PlanPrice | None:
@@ -173,7 +194,7 @@ def plans_for_pricing() -> list[Plan]:
         plans.append(
             Plan(
                 product_id=product.id,
-                key=metadata.get("plan") or product.id,
+                key=product_plan_key(product),
                 name=product.name,
                 description=product.stripe_data.get("description") or "",
                 order=_display_order(metadata),

@@ -239,3 +239,17 @@ def test_checkout_refuses_an_active_price_that_is_not_marked_sellable(
     assert response["Location"] == reverse("web:pricing")
     assert any("not available" in m for m in messages_of(response))
     assert session_creates(fake_stripe) == []
+
+
+def test_checkout_is_allowed_again_once_a_cancelled_period_ended(
+    client, user, subscribe, catalog, fake_stripe
+):
+    import time
+
+    subscribe("pro_monthly", cancel_at_period_end=True, period_end=int(time.time()) - 60)
+    client.force_login(user)
+
+    response = client.post(reverse("billing:checkout"), {"price_id": catalog["pro_monthly"]})
+
+    assert response.status_code == 303
+    assert len(session_creates(fake_stripe)) == 1
