@@ -6,7 +6,8 @@ Everything here reads Postgres only (dj-stripe's rows); no call reaches Stripe.
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
 from djstripe.models import (
     Customer,
     Feature,
@@ -19,8 +20,7 @@ from djstripe.models import (
 
 from apps.accounts.models import User
 
-# Statuses under which a subscription still exists for the customer (not ended).
-LIVE_STATUSES = ("active", "trialing", "past_due", "unpaid", "paused", "incomplete")
+from .access.rules import plan_key, still_subscribed
 
 
 def customer_for_user(user: User) -> Customer | None:
@@ -53,11 +53,35 @@ def subscriptions_for_user(user_id: int) -> QuerySet[Subscription]:
 
 
 def user_has_live_subscription_to(user: User, *, product_id: str) -> bool:
+    """Does the user still hold a subscription to this product (so a second checkout
+    would double-bill)? One that ran out at its scheduled cancellation does not count."""
+    # Imported here: facts reads subscriptions through this module.
+    from .access.facts import subscription_facts
+
+    now = timezone.now()
     return any(
-        sub.stripe_data.get("status") in LIVE_STATUSES
-        and any(item.price.product_id == product_id for item in sub.items.all())
+        any(item.price.product_id == product_id for item in sub.items.all())
+        and still_subscribed(subscription_facts(sub), now=now)
         for sub in subscriptions_for_user(user.pk)
     )
+
+
+def product_plan_key(product: Product) -> str:
+    return plan_key(product_id=product.id, metadata=product.metadata)
+
+
+def plan_name(key: str) -> str:
+    """The product name of a plan key (`Access.plan`); the key itself if no product has it."""
+    candidates = Product.objects.filter(
+        Q(metadata__plan=key) | Q(id=key), livemode=settings.STRIPE_LIVE_MODE
+    ).order_by("-active", "id")
+    return next((p.name for p in candidates if product_plan_key(p) == key), key)
+
+
+def subscription_product(subscription: Subscription) -> Product | None:
+    """The product of the subscription's first item (what it was bought for)."""
+    item = subscription.items.select_related("price__product").order_by("created").first()
+    return item.price.product if item is not None and item.price is not None else None
 
 
 def feature_names(keys: frozenset[str]) -> list[str]:
@@ -84,7 +108,7 @@ class PlanPrice:
 @dataclass(frozen=True)
 class Plan:
     product_id: str
-    key: str  # product metadata `plan`, else the product id; what Access.plan holds
+    key: str  # plan_key() of the product: what Access.plan holds
     name: str
     description: str
     order: int
@@ -94,11 +118,8 @@ class Plan:
     prices: dict[str, PlanPrice] = field(default_factory=dict)
 
     def is_current(self, access_plan: str | None) -> bool:
-        """Does an Access's `plan` (a price lookup key or product id) name this plan?"""
-        if access_plan is None:
-            return self.is_free
-        keys = {self.product_id, self.key} | {p.lookup_key for p in self.prices.values()}
-        return access_plan in keys
+        """Is this the plan an Access's `plan` names (the free tier when nothing grants)?"""
+        return self.is_free if access_plan is None else access_plan == self.key
 
 
 def plan_price(price: Price) -> PlanPrice | None:
@@ -124,11 +145,48 @@ def _int_or_none(value: object) -> int | None:
         return None
 
 
+def _is_sellable(price: Price) -> bool:
+    """Only prices marked `sellable=true` in their Stripe metadata may be sold: an active
+    price alone may be a legacy, hidden or regional one that must not be offered."""
+    return str((price.metadata or {}).get("sellable", "")).lower() == "true"
+
+
+def _default_price_id(product: Product) -> str | None:
+    default = product.stripe_data.get("default_price")
+    return default.get("id") if isinstance(default, dict) else default
+
+
+def _created(price: Price) -> int:
+    return int(price.stripe_data.get("created") or 0)
+
+
+def _offered_prices(product: Product) -> dict[str, PlanPrice]:
+    """One sellable price per interval: the product's default price when it is one,
+    else the newest (then the highest id), so the choice never depends on query order."""
+    default_id = _default_price_id(product)
+    candidates = sorted(
+        (price for price in product.prices.all() if _is_sellable(price)),
+        key=lambda price: (price.id == default_id, _created(price), price.id),
+    )
+    offered: dict[str, PlanPrice] = {}
+    for price in candidates:  # ascending, so the preferred price is written last
+        plan = plan_price(price)
+        if plan is not None:
+            offered[plan.interval] = plan
+    return offered
+
+
+def _display_order(metadata: dict[str, object]) -> int:
+    order = _int_or_none(metadata.get("order"))
+    return 100 if order is None else order  # `or 100` would send order 0 to the end
+
+
 def plans_for_pricing() -> list[Plan]:
-    """Active products with their active monthly/yearly prices, in display order.
+    """Active products with their offered monthly/yearly prices, in display order.
 
     Order, highlight and the free tier come from product metadata (`order`,
-    `highlight`, `tier=free`); bullets from the product's Stripe features.
+    `highlight`, `tier=free`); bullets from the product's Stripe features. A paid
+    product without a sellable price is left out.
     """
     prices = Price.objects.filter(active=True, livemode=settings.STRIPE_LIVE_MODE)
     products = Product.objects.filter(
@@ -137,32 +195,38 @@ def plans_for_pricing() -> list[Plan]:
     plans = []
     for product in products:
         metadata = product.metadata or {}
-        plan_prices = [p for p in map(plan_price, product.prices.all()) if p]
+        offered = _offered_prices(product)
         is_free = metadata.get("tier") == "free"
-        if not plan_prices and not is_free:
+        if not offered and not is_free:
             continue
         plans.append(
             Plan(
                 product_id=product.id,
-                key=metadata.get("plan") or product.id,
+                key=product_plan_key(product),
                 name=product.name,
                 description=product.stripe_data.get("description") or "",
-                order=_int_or_none(metadata.get("order")) or 100,
+                order=_display_order(metadata),
                 highlight=str(metadata.get("highlight", "")).lower() == "true",
                 is_free=is_free,
                 features=[f.entitlement_feature.name for f in product.features.all()],
-                prices={p.interval: p for p in plan_prices},
+                prices=offered,
             )
         )
     return sorted(plans, key=lambda plan: (plan.order, plan.name))
 
 
 def price_for_checkout(price_id: str) -> Price | None:
-    return (
-        Price.objects.filter(id=price_id, active=True, livemode=settings.STRIPE_LIVE_MODE)
-        .select_related("product")
-        .first()
-    )
+    """The price if the pricing page offers it; any other price, even an active one,
+    cannot be bought (a forged form cannot pick a legacy or hidden price)."""
+    offered = {
+        price.id
+        for plan in plans_for_pricing()
+        if not plan.is_free
+        for price in plan.prices.values()
+    }
+    if price_id not in offered:
+        return None
+    return Price.objects.filter(id=price_id).select_related("product").first()
 
 
 def webhook_endpoint_id(*, livemode: bool) -> str:

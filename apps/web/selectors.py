@@ -8,7 +8,7 @@ from djstripe.models import Invoice, Subscription
 
 from apps.accounts.models import User
 from apps.billing import selectors as billing
-from apps.billing.access.rules import Access
+from apps.billing.access.rules import TRIALING, Access
 from apps.billing.stripe_data import subscription_items, subscription_period_end, timestamp
 
 
@@ -32,27 +32,16 @@ class NextInvoice:
 
 def plan_name(access: Access, subscription: Subscription | None) -> str:
     """The catalog name ("Pro") of the plan the member pays for, or last subscribed to
-    when that subscription no longer grants (past due, cancelled); "Free" without one."""
-    key = access.plan or _subscribed_plan_key(subscription)
-    if key is None:
-        return "Free"
-    plan = next((plan for plan in billing.plans_for_pricing() if plan.is_current(key)), None)
-    return plan.name if plan else key
-
-
-def _subscribed_plan_key(subscription: Subscription | None) -> str | None:
-    items = subscription_items(subscription.stripe_data) if subscription else []
-    price = (items[0].get("price") or {}) if items else {}
-    if not isinstance(price, dict):
-        return None
-    product = price.get("product")
-    product_id = product.get("id") if isinstance(product, dict) else product
-    return price.get("lookup_key") or product_id
+    when that subscription no longer grants (past due, expired, canceled); "Free" without one."""
+    if access.plan is not None:
+        return billing.plan_name(access.plan)
+    product = billing.subscription_product(subscription) if subscription else None
+    return product.name if product is not None else "Free"
 
 
 def trial_days_left(access: Access, *, now: datetime) -> int | None:
     """Whole days (rounded up) until a trial ends; None when not trialing."""
-    if access.status != "trialing" or access.trial_end is None:
+    if access.status != TRIALING or access.trial_end is None:
         return None
     return max(0, math.ceil((access.trial_end - now) / timedelta(days=1)))
 

@@ -8,6 +8,7 @@ from django.views.generic import TemplateView
 
 from apps.billing import selectors as billing
 from apps.billing.access.gating import AccessRequiredMixin
+from apps.billing.access.rules import SUBSCRIBED_STATUSES
 
 from . import selectors
 
@@ -37,8 +38,9 @@ class PricingView(TemplateView):
             cards=cards,
             interval=interval,
             access=access,
-            # A live subscription changes plan in the Portal; otherwise a new Checkout.
-            subscribed=access.status in billing.LIVE_STATUSES,
+            # A subscription the member still holds changes plan in the Portal; an
+            # expired or canceled one (or none) gets a new Checkout.
+            subscribed=access.status in SUBSCRIBED_STATUSES,
             **kwargs,
         )
 

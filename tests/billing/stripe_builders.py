@@ -50,22 +50,25 @@ def price(
     fake: FakeStripe,
     *,
     product_id: str,
-    lookup_key: str,
+    lookup_key: str | None,
     amount: int,
     interval: str = "month",
     trial_days: int | None = None,
+    sellable: bool = True,
+    created: int | None = None,
 ) -> dict[str, Any]:
+    """A recurring price; `sellable=False` leaves off the mark that lets it be sold."""
     return fake.put(
         {
-            "id": f"price_{lookup_key}",
+            "id": f"price_{lookup_key}" if lookup_key else fake.new_id("price"),
             "object": "price",
             "active": True,
             "billing_scheme": "per_unit",
-            "created": int(time.time()),
+            "created": created or int(time.time()),
             "currency": "usd",
             "livemode": False,
             "lookup_key": lookup_key,
-            "metadata": {},
+            "metadata": {"sellable": "true"} if sellable else {},
             "nickname": None,
             "product": product_id,
             "recurring": {

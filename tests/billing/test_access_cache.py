@@ -241,3 +241,24 @@ def test_redis_error_on_read_falls_back_to_postgres(user, subscribe, redis, monk
 
     assert access.has("reports")
     assert djstripe_queries(queries)
+
+
+def test_a_value_in_an_older_shape_is_a_miss_not_an_error(user):
+    from apps.core import user_cache
+
+    old = {"s": "active", "p": "pro", "f": ["reports"], "u": None, "c": False, "i": False}
+    user_cache.write(user.pk, cache.SLOT, old, generation=0, ttl=60)
+
+    assert cache.read(user.pk, now=timezone.now()) == (None, 0)
+
+
+def test_the_cache_stores_the_access_codec_shape(user):
+    from apps.core import user_cache
+
+    now = timezone.now()
+    cache.write(user.pk, PRO, generation=0, now=now)
+
+    _, slots = user_cache.read(user.pk, [cache.SLOT])
+    stored = {k: v for k, v in (slots[cache.SLOT] or {}).items() if k != "g"}
+    assert stored == PRO.as_json()
+    assert cache.read(user.pk, now=now) == (PRO, 0)

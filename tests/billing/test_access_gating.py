@@ -1,6 +1,7 @@
 """Gating on the request path: lazy request.access, the decorator and mixin, denials."""
 
 import json
+import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -90,6 +91,16 @@ def test_denied_json_gets_403_with_the_reason(client, user, subscribe):
         "required": {"features": ["team_space"], "plans": []},
         "status": "canceled",
     }
+
+
+def test_denied_json_after_a_cancelled_period_ended_says_expired(client, user, subscribe):
+    subscribe("pro_monthly", cancel_at_period_end=True, period_end=int(time.time()) - 60)
+    client.force_login(user)
+
+    response = client.get(reverse("web:reports"), headers={"Accept": "application/json"})
+
+    assert response.status_code == 403
+    assert response.json()["status"] == "expired"
 
 
 def test_anonymous_gated_page_asks_to_sign_in(client):

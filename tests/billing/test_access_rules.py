@@ -7,7 +7,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from apps.billing.access.rules import FREE, Access, ItemFacts, SubscriptionFacts, decide
+from apps.billing.access import rules
+from apps.billing.access.rules import (
+    DENIED_STATUSES,
+    FREE,
+    GRANTED_STATUSES,
+    Access,
+    ItemFacts,
+    SubscriptionFacts,
+    decide,
+    plan_key,
+    still_subscribed,
+)
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 FREE_FEATURES = frozenset({"community"})
@@ -63,6 +74,15 @@ def expected_grant(status: str, period: str, grace: str) -> tuple[bool, bool]:
     return False, False
 
 
+def expected_status(status: str, granted: bool, in_grace: bool) -> str:
+    """The closed Access status set (rules.py's docstring) for one subscription."""
+    if granted:
+        return "grace" if in_grace else status
+    if status in ("past_due", "unpaid", "paused", "incomplete"):
+        return "past_due"
+    return "canceled" if status == "canceled" else "expired"
+
+
 CASES = [
     pytest.param(status, period, cancel, grace, id=f"{status}-{period}-cancel={cancel}-{grace}")
     for status, period, cancel, grace in itertools.product(STATUSES, PERIODS, [False, True], GRACES)
@@ -84,7 +104,9 @@ def test_rule_grants_or_denies_by_status_period_cancellation_and_grace(
 
     access = decide_now([facts], grace=grace_setting)
 
-    assert access.status == status
+    assert access.status == expected_status(status, granted, in_grace)
+    assert access.stripe_status == status
+    assert access.is_granted is granted
     assert access.in_grace is in_grace
     assert access.subscription_id == facts.id
     if granted:
@@ -143,8 +165,91 @@ def test_denied_access_reports_the_newest_subscriptions_status():
 
     access = decide_now([old, new])
 
-    assert (access.status, access.subscription_id) == ("unpaid", "sub_new")
+    assert (access.status, access.subscription_id) == ("past_due", "sub_new")
+    assert access.stripe_status == "unpaid"
     assert access.features == FREE_FEATURES
+
+
+def test_cancel_at_period_end_after_the_period_reads_expired_never_active():
+    ended = sub("active", cancel_at_period_end=True, period_end=NOW - timedelta(minutes=1))
+
+    access = decide_now([ended])
+
+    assert access.status == "expired"
+    assert access.status not in GRANTED_STATUSES
+    assert access.stripe_status == "active"
+    assert access.plan is None
+
+
+def test_an_unknown_stripe_status_is_denied_as_expired():
+    access = decide_now([sub("some_future_status")])
+
+    assert (access.status, access.plan) == ("expired", None)
+
+
+def test_granted_and_denied_statuses_split_the_closed_set():
+    assert GRANTED_STATUSES.isdisjoint(DENIED_STATUSES)
+    assert GRANTED_STATUSES | DENIED_STATUSES == rules.STATUSES
+    assert {
+        "active",
+        "trialing",
+        "grace",
+        "past_due",
+        "expired",
+        "canceled",
+        "free",
+        "none",
+    } == rules.STATUSES
+
+
+def test_access_refuses_a_status_outside_the_closed_set():
+    with pytest.raises(ValueError, match="unpaid"):
+        Access(status="unpaid")
+
+
+def test_access_json_round_trips_every_field():
+    access = Access(
+        status="grace",
+        plan="pro",
+        features=frozenset({"reports", "community"}),
+        valid_until=NOW + timedelta(days=2),
+        cancel_at_period_end=True,
+        subscription_id="sub_1",
+        trial_end=NOW - timedelta(days=20),
+        stripe_status="past_due",
+    )
+
+    data = access.as_json()
+
+    assert Access.from_json(data) == access
+    assert data["status"] == "grace"
+    assert data["in_grace"] is True
+    assert data["features"] == ["community", "reports"]
+    assert data["valid_until"] == "2026-03-03T12:00:00+00:00"
+
+
+def test_plan_key_is_the_product_plan_metadata_else_the_product_id():
+    assert plan_key(product_id="prod_1", metadata={"plan": "pro"}) == "pro"
+    assert plan_key(product_id="prod_1", metadata={"plan": ""}) == "prod_1"
+    assert plan_key(product_id="prod_1", metadata=None) == "prod_1"
+
+
+@pytest.mark.parametrize(
+    ("status", "cancel", "period_end", "expected"),
+    [
+        ("active", False, NOW + timedelta(days=1), True),
+        ("past_due", False, NOW - timedelta(days=1), True),
+        ("active", False, NOW - timedelta(days=1), True),  # Stripe renews: it still exists
+        ("active", True, NOW + timedelta(days=1), True),
+        ("active", True, NOW - timedelta(days=1), False),  # ran out, webhook not here yet
+        ("canceled", False, NOW + timedelta(days=1), False),
+        ("incomplete_expired", False, NOW + timedelta(days=1), False),
+    ],
+)
+def test_still_subscribed_ends_at_a_scheduled_cancellation(status, cancel, period_end, expected):
+    facts = sub(status, cancel_at_period_end=cancel, period_end=period_end)
+
+    assert still_subscribed(facts, now=NOW) is expected
 
 
 # --- property: nothing is granted that no item pays for -------------------------------
@@ -205,3 +310,5 @@ def test_every_paid_feature_comes_from_a_granting_item_and_valid_until_never_out
     if access.valid_until is not None:
         assert access.valid_until > now
     assert access.is_paid == bool(granting)
+    assert access.is_granted == bool(granting)
+    assert access.status in rules.STATUSES

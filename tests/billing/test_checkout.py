@@ -219,3 +219,37 @@ def test_success_page_outage_message_does_not_claim_nothing_was_charged(
     response = client.get(success_url(session_id))
 
     assert not any("Nothing was charged" in m for m in messages_of(response))
+
+
+def test_checkout_refuses_an_active_price_that_is_not_marked_sellable(
+    client, user, catalog, fake_stripe
+):
+    from apps.billing import services
+
+    legacy = build.price(
+        fake_stripe, product_id="prod_pro", lookup_key=None, amount=100, sellable=False
+    )
+    services.plans_sync()
+    client.force_login(user)
+    fake_stripe.calls.clear()
+
+    response = client.post(reverse("billing:checkout"), {"price_id": legacy["id"]})
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("web:pricing")
+    assert any("not available" in m for m in messages_of(response))
+    assert session_creates(fake_stripe) == []
+
+
+def test_checkout_is_allowed_again_once_a_cancelled_period_ended(
+    client, user, subscribe, catalog, fake_stripe
+):
+    import time
+
+    subscribe("pro_monthly", cancel_at_period_end=True, period_end=int(time.time()) - 60)
+    client.force_login(user)
+
+    response = client.post(reverse("billing:checkout"), {"price_id": catalog["pro_monthly"]})
+
+    assert response.status_code == 303
+    assert len(session_creates(fake_stripe)) == 1

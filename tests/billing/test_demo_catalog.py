@@ -135,3 +135,23 @@ def test_sync_plans_command_fails_with_a_readable_error_when_stripe_is_down(
         call_command("billing_sync_plans", stdout=StringIO())
 
     assert not Product.objects.exists()
+
+
+def test_sync_plans_command_warns_when_no_price_is_marked_sellable(fake_stripe):
+    pro = build.product(fake_stripe, key="pro", name="Pro", features=["reports"])
+    build.price(
+        fake_stripe, product_id=pro["id"], lookup_key="pro_monthly", amount=1200, sellable=False
+    )
+    out = StringIO()
+
+    call_command("billing_sync_plans", stdout=out)
+
+    assert "No price is offered: add the metadata sellable=true" in out.getvalue()
+
+
+def test_sync_plans_command_does_not_warn_when_prices_are_offered(stripe_catalog):
+    out = StringIO()
+
+    call_command("billing_sync_plans", stdout=out)
+
+    assert "No price is offered" not in out.getvalue()

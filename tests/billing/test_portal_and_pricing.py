@@ -142,3 +142,21 @@ def test_pricing_page_without_a_catalog_shows_an_empty_state(client, db, fake_st
     assert "No plans yet" in response.content.decode()
     assert "<article" not in response.content.decode()
     assert fake_stripe.calls == []
+
+
+def test_pricing_page_does_not_show_an_active_price_that_is_not_marked_sellable(
+    client, catalog, fake_stripe
+):
+    from apps.billing import services
+    from tests.billing import stripe_builders as build
+
+    legacy = build.price(
+        fake_stripe, product_id="prod_pro", lookup_key=None, amount=100, sellable=False
+    )
+    services.plans_sync()
+
+    html = client.get(reverse("web:pricing")).content.decode()
+
+    assert "$12" in card(html, "Pro")
+    assert "$1 " not in card(html, "Pro")
+    assert legacy["id"] not in html

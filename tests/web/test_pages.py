@@ -39,6 +39,13 @@ def member(client, user) -> Client:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
+def lapsed_member(member, subscribe) -> Client:  # type: ignore[no-untyped-def]
+    """Cancelled at period end; the period is over and no webhook has come yet."""
+    subscribe("pro_monthly", cancel_at_period_end=True, period_end=int(time.time()) - 60)
+    return member
+
+
+@pytest.fixture
 def pro_member(member, subscribe) -> Client:  # type: ignore[no-untyped-def]
     subscribe("pro_monthly")
     return member
@@ -317,3 +324,29 @@ def test_sign_in_shows_a_named_button_with_a_local_icon_per_configured_provider(
     assert 'src="/static/icons/openid.svg"' in buttons[1]
     assert "Keycloak" in buttons[1]
     assert "Google" not in html
+
+
+def test_dashboard_after_a_cancelled_period_ended_says_expired_not_active(lapsed_member):
+    html = page(lapsed_member, "web:dashboard")
+
+    assert 'Pro <span class="badge badge-bad">Expired</span>' in html
+    assert "badge-ok" not in html
+    assert "paid features are closed" in html
+
+
+def test_pricing_after_a_cancelled_period_ended_offers_checkout_not_switch_plan(lapsed_member):
+    html = page(lapsed_member, "web:pricing")
+
+    assert "Subscribe to Pro" in html
+    assert "Subscribe to Team" in html
+    assert "Switch plan" not in html
+    assert "Manage plan" not in html
+
+
+def test_pricing_for_a_past_due_member_changes_plan_in_the_portal(member, subscribe):
+    subscribe("pro_monthly", status="past_due")
+
+    html = page(member, "web:pricing")
+
+    assert "Switch plan" in html
+    assert f'action="{reverse("billing:checkout")}"' not in html

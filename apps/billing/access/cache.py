@@ -1,10 +1,11 @@
 """The Access slot of the per-user cache (apps/core/user_cache.py explains why it is
 never stale). The value's TTL is capped by the Access's own `valid_until`, so a period
-ending (e.g. cancel at period end) takes effect without any webhook.
+ending (e.g. cancel at period end) takes effect without any webhook. The value is
+`Access.as_json()`, the same shape `/api/session` returns.
 """
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from apps.core import user_cache
@@ -23,40 +24,14 @@ def generation_key(user_id: int) -> str:
     return user_cache.generation_key(user_id)
 
 
-def to_payload(access: Access) -> dict[str, Any]:
-    return {
-        "s": access.status,
-        "p": access.plan,
-        "f": sorted(access.features),
-        "u": access.valid_until.timestamp() if access.valid_until else None,
-        "c": access.cancel_at_period_end,
-        "i": access.in_grace,
-        "sid": access.subscription_id,
-        "t": access.trial_end.timestamp() if access.trial_end else None,
-    }
-
-
-def from_payload(data: dict[str, Any]) -> Access:
-    def when(ts: float | None) -> datetime | None:
-        return datetime.fromtimestamp(ts, tz=UTC) if ts is not None else None
-
-    return Access(
-        status=data["s"],
-        plan=data["p"],
-        features=frozenset(data["f"]),
-        valid_until=when(data["u"]),
-        cancel_at_period_end=data["c"],
-        in_grace=data["i"],
-        subscription_id=data["sid"],
-        trial_end=when(data["t"]),
-    )
-
-
 def accept(payload: dict[str, Any] | None, *, now: datetime) -> Access | None:
     """The cached Access if current (same generation, checked by the caller) and unexpired."""
     if payload is None:
         return None
-    access = from_payload(payload)
+    try:
+        access = Access.from_json(payload)
+    except (KeyError, TypeError, ValueError):
+        return None  # written by an older release (another shape or status): a miss
     if access.valid_until is not None and access.valid_until <= now:
         return None
     return access
@@ -77,7 +52,7 @@ def ttl_for(access: Access, *, now: datetime) -> int:
 
 def write(user_id: int, access: Access, *, generation: int, now: datetime) -> None:
     ttl = ttl_for(access, now=now)
-    user_cache.write(user_id, SLOT, to_payload(access), generation=generation, ttl=ttl)
+    user_cache.write(user_id, SLOT, access.as_json(), generation=generation, ttl=ttl)
 
 
 def invalidate(user_ids: Iterable[int]) -> None:

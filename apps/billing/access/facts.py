@@ -6,7 +6,7 @@ from djstripe.models import Invoice, Subscription, SubscriptionItem
 
 from .. import stripe_data
 from ..selectors import subscriptions_for_user
-from .rules import ItemFacts, SubscriptionFacts
+from .rules import ItemFacts, SubscriptionFacts, plan_key
 
 
 def _item_facts(item: SubscriptionItem, subscription: Subscription) -> ItemFacts:
@@ -16,7 +16,7 @@ def _item_facts(item: SubscriptionItem, subscription: Subscription) -> ItemFacts
     # A scheduled cancellation ends access at `cancel_at` even inside a paid period.
     cancel_at = stripe_data.timestamp(subscription.stripe_data.get("cancel_at"))
     return ItemFacts(
-        plan=(product.metadata or {}).get("plan") or price.lookup_key or product.id,
+        plan=plan_key(product_id=product.id, metadata=product.metadata),
         features=frozenset(f.entitlement_feature.lookup_key for f in product.features.all()),
         period_end=stripe_data.earliest([period_end, cancel_at]),
     )
