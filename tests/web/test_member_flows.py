@@ -7,16 +7,18 @@ after-commit invalidations all run for real. Each test keeps a screenshot of its
 state in tests/artifacts/.
 """
 
+import copy
 import re
 from typing import Any
 
 import pytest
-from django.conf import settings
+from csp.constants import SELF
 from django.core import mail
 from djstripe.models import Customer, Session, Subscription
 from playwright.sync_api import Page, expect
 
 from apps.billing import services
+from apps.billing.stripe_api import api_key
 from tests.billing import stripe_builders as build
 
 from .browser_steps import (
@@ -105,12 +107,35 @@ def test_member_subscribes_through_hosted_checkout_and_the_reports_page_opens(
     screenshot(page, "flow-checkout-reports")
 
 
+def test_a_form_action_without_stripes_host_would_stop_checkout_at_the_site(
+    new_visitor, catalog, hosted_stripe, fake_stripe, settings
+):
+    """The stand-ins run under the site's real CSP: the browser enforces it, not the test."""
+    policy = copy.deepcopy(settings.CONTENT_SECURITY_POLICY)
+    policy["DIRECTIVES"]["form-action"] = [SELF, "https://billing.stripe.com"]
+    settings.CONTENT_SECURITY_POLICY = policy
+    verified_user(EMAIL)
+    page = new_visitor()
+    hosted_stripe.install(page.context)
+    sign_in_member(page, EMAIL)
+    page.goto("/pricing/")
+
+    with page.expect_console_message(lambda m: "form-action" in m.text):
+        page.get_by_role("button", name="Subscribe to Pro").click()
+
+    assert fake_stripe.calls_to("post", "/v1/checkout/sessions")  # the site answered 303
+    expect(page).to_have_url(re.compile(r"/pricing/$"))
+    assert hosted_stripe.webhooks.delivered == []
+    assert hosted_stripe.csp_violations
+    hosted_stripe.csp_violations.clear()  # expected here; any other test fails on one
+
+
 @pytest.fixture
 def pro_subscription(catalog, fake_stripe) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     """A verified member on Pro monthly, in the fake Stripe and synced locally."""
     user = verified_user(EMAIL)
     customer = build.customer(fake_stripe, user_id=user.pk, email=EMAIL)
-    Customer.sync_from_stripe_data(customer, api_key=settings.STRIPE_TEST_SECRET_KEY)
+    Customer.sync_from_stripe_data(customer, api_key=api_key())
     subscription = build.subscription(
         fake_stripe, customer_id=customer["id"], price_ids=[catalog["pro_monthly"]]
     )
