@@ -2,6 +2,7 @@
 Playwright's auto-waiting expectations: nothing sleeps, so a slow machine only waits."""
 
 import re
+from typing import cast
 
 from allauth.account.models import EmailAddress
 from playwright.sync_api import Page, expect
@@ -14,7 +15,7 @@ PASSWORD = "a long and unguessable passphrase"
 
 def verified_user(email: str, **fields: object) -> User:
     """A user who can sign in: allauth requires a verified email (the admin too)."""
-    user: User = UserFactory(email=email, password=PASSWORD, **fields)
+    user = cast(User, UserFactory(email=email, password=PASSWORD, **fields))
     EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
     return user
 
