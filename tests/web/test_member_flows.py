@@ -81,6 +81,12 @@ def test_member_subscribes_through_hosted_checkout_and_the_reports_page_opens(
 
     page.get_by_role("button", name="Subscribe to Pro").click()
     expect(page).to_have_url(re.compile(r"^https://checkout\.stripe\.com/c/pay/cs_"))
+    page.get_by_role("link", name="Back").click()  # changed their mind: back to pricing
+    expect(page).to_have_url(re.compile(r"/pricing/$"))
+    assert hosted_stripe.webhooks.delivered == []
+
+    page.get_by_role("button", name="Subscribe to Pro").click()
+    expect(page).to_have_url(re.compile(r"^https://checkout\.stripe\.com/c/pay/cs_"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Subscribe to Pro")
     expect(page.get_by_text("14 days free")).to_be_visible()
     screenshot(page, "flow-checkout-standin")
