@@ -87,6 +87,9 @@ class FakeStripe(stripe.HTTPClient):
         self.objects: dict[str, dict[str, Any]] = {}
         self.features: dict[str, list[dict[str, Any]]] = {}
         self.calls: list[Call] = []
+        # What each Checkout Session was created with (line items, subscription data):
+        # Stripe keeps it but returns it only on request, so the session object lacks it.
+        self.checkout_params: dict[str, dict[str, Any]] = {}
         self.unreachable = False
         self.fail_status: int | None = None
         self._ids = itertools.count(1)
@@ -176,11 +179,14 @@ class FakeStripe(stripe.HTTPClient):
                 success_url=form.get("success_url"),
                 cancel_url=form.get("cancel_url"),
                 metadata=form.get("metadata", {}),
-                url=f"https://checkout.stripe.test/c/pay/{obj['id']}",
+                # Stripe's real hosts: browser tests answer them with hosted-page stand-ins
+                # (tests/web/stripe_standins.py), under the site's real CSP.
+                url=f"https://checkout.stripe.com/c/pay/{obj['id']}",
             )
+            self.checkout_params[obj["id"]] = copy.deepcopy(form)
         elif object_name == "billing_portal.session":
             obj.update(customer=form.get("customer"), return_url=form.get("return_url"))
-            obj["url"] = f"https://billing.stripe.test/p/session/{obj['id']}"
+            obj["url"] = f"https://billing.stripe.com/p/session/{obj['id']}"
         else:
             obj.update({k: v for k, v in form.items() if k in obj or k == "metadata"})
         return self.put(obj)

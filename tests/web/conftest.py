@@ -7,8 +7,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import connections
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+from tests.billing.fake_stripe import FakeStripe
+
+from .stripe_standins import HostedStripe, SignedWebhooks
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -20,6 +25,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+
+# The machine running the tests may be slow and shared: expectations wait longer than
+# Playwright's 5 s default before failing (they pass as soon as the page is right).
+expect.set_options(timeout=15_000)
 
 
 @pytest.fixture
@@ -94,3 +103,22 @@ def github_and_keycloak(settings):  # type: ignore[no-untyped-def]
         }
     ]
     settings.SOCIALACCOUNT_PROVIDERS = providers
+
+
+@pytest.fixture
+def signed_webhooks(fake_stripe: FakeStripe, live_server, webhook_url: str) -> SignedWebhooks:  # type: ignore[no-untyped-def]
+    """signed_webhooks.send("invoice.paid", obj): signed as Stripe signs, POSTed over HTTP."""
+    return SignedWebhooks(
+        fake=fake_stripe, url=live_server.url + webhook_url, secret=settings.STRIPE_WEBHOOK_SECRET
+    )
+
+
+@pytest.fixture
+def hosted_stripe(
+    fake_stripe: FakeStripe, signed_webhooks: SignedWebhooks
+) -> Iterator[HostedStripe]:
+    """Checkout and Portal stand-ins; `hosted_stripe.install(page.context)` per visitor."""
+    hosted = HostedStripe(fake=fake_stripe, webhooks=signed_webhooks)
+    yield hosted
+    assert not hosted.errors, "\n".join(hosted.errors)
+    assert not hosted.csp_violations, hosted.csp_violations
