@@ -16,16 +16,31 @@ necessarily first: under CPU pressure Redis can be descheduled between the two
 writes for milliseconds (tests/core/test_near_cache.py has a two-process race test
 that catches exactly that). So a revoking write is followed by `fence()`, one more
 round trip from the writer: Redis answers it only in a later turn, after every
-invalidation of the earlier one has been written. The webhook answers Stripe after its fence, so the
-push is in every tracking socket before the 200 leaves. Writes this process makes
+invalidation of the earlier one has been written. The webhook answers Stripe after
+its fence, so the push is in every tracking socket before the 200 leaves. Writes this process makes
 itself are also evicted here directly (`evict`).
 
-What it cannot see is a push that never arrives: a network partition that keeps the
-connection open but silent. So a copy is served only while the connection has
-answered a request within the last `liveness` seconds; after that the next read is a
-real MGET, which either proves the connection alive (and every earlier push
-delivered, as replies and pushes share one ordered stream) or fails. Any error drops
-every copy and the connection; callers then fall back as they do for Redis errors.
+That holds on the writer's host. Another host's pushes travel over its own link, and
+the fence cannot wait for them: with the Redis -> host bytes delayed or stalled (a slow
+or congested network, Redis `io-threads` falling behind) the push lands after the 200.
+So a copy is also served only while Redis has answered a request this connection sent
+less than `liveness` ago (REDIS_NEAR_CACHE_LIVENESS, 100 ms by default). Replies and
+pushes share one ordered stream, so that answer came after the push of every write
+Redis ran before the request arrived; a revoking write not yet pushed ran after the
+request was sent. A request that starts more than `liveness` after a revoking write
+returned thus never meets the old copy on any host, whatever the network does, and
+usually it is gone sooner (when the push lands). tests/multihost measures it across
+two hosts in network namespaces (bench/README.md, "Across hosts"). A time bound was
+chosen over per-host acknowledgements: an ack must come back over the same slow link,
+so the webhook would wait for the slowest host, and a host that stopped answering
+would still need a time bound to be safe.
+
+To keep that proof fresh without a wait, a read served from copies whose proof is past
+half of `liveness` sends a PING it does not wait for; a later read takes its PONG (and
+every push before it) and dates the proof from when the PING left. A busy thread so
+never waits for Redis; a thread idle for longer than `liveness`, or whose link answers
+slower than that, makes a real MGET per request. Any error drops every copy and the
+connection; callers then fall back as they do for Redis errors.
 
 Each thread has its own connection and copies (gunicorn's gthread workers included),
 so nothing here is shared between threads. Requires Redis 6+ (RESP3 and CLIENT
@@ -36,7 +51,7 @@ import logging
 import os
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from typing import Any
 
 from django.conf import settings
@@ -48,6 +63,7 @@ from redis.exceptions import RedisError, ResponseError
 logger = logging.getLogger("tollgate.redis")
 
 Value = bytes | None
+_PUSH = object()  # what the push handler returns, to tell pushes from replies
 
 
 class _Thread:
@@ -57,14 +73,14 @@ class _Thread:
         self.pid = os.getpid()
         self.copies: OrderedDict[str, Value] = OrderedDict()
         self.proven_at = float("-inf")  # when the last reply's request was sent
+        self.probes: deque[float] = deque()  # when each PING still unanswered was sent
         self.conn = pool.make_connection()
         self.conn.register_connect_callback(self._on_connect)
         self._on_invalidate = on_invalidate
 
     def _on_connect(self, conn: Any) -> None:
         # A (re)connect may have missed pushes: nothing cached before it is trusted.
-        self.copies.clear()
-        self.proven_at = float("-inf")
+        self.forget()
         conn.send_command("CLIENT", "TRACKING", "ON")
         if conn.read_response() not in (b"OK", "OK"):
             raise RedisError("CLIENT TRACKING ON was refused")
@@ -72,7 +88,7 @@ class _Thread:
         # arrive while a reply is read go to it too, so none is ever skipped.
         conn._parser.set_invalidation_push_handler(self._on_push)
 
-    def _on_push(self, message: list[Any]) -> None:
+    def _on_push(self, message: list[Any]) -> object:
         keys = message[1] if len(message) > 1 else None
         if keys is None:  # FLUSHDB / FLUSHALL, or the server's tracking table overflowed
             self.copies.clear()
@@ -80,11 +96,31 @@ class _Thread:
             for key in keys:
                 self.copies.pop(key.decode() if isinstance(key, bytes) else key, None)
         self._on_invalidate()
+        return _PUSH
 
-    def close(self) -> None:
+    def forget(self) -> None:
         self.copies.clear()
         self.proven_at = float("-inf")
+        self.probes.clear()
+
+    def close(self) -> None:
+        self.forget()
         self.conn.disconnect()
+
+    def answered(self, reply: Any) -> None:
+        """A reply that is not a push answers the oldest PING in flight."""
+        if reply is not _PUSH and self.probes:
+            self.proven_at = self.probes.popleft()
+
+    def round_trip(self, *command: Any) -> Any:
+        """Send `command`, read the answers to earlier PINGs, then its own reply."""
+        sent_at = time.monotonic()
+        self.conn.send_command(*command)  # connects (and turns tracking on) if needed
+        while self.probes:
+            self.answered(self.conn.read_response())  # pushes before it are applied
+        reply = self.conn.read_response()
+        self.proven_at = sent_at
+        return reply
 
 
 class NearCache:
@@ -115,6 +151,7 @@ class NearCache:
             if state.conn.is_connected and self._vouched(state):
                 copies = state.copies
                 if all(key in copies for key in keys):
+                    self._probe(state)
                     return [copies[key] for key in keys]
             return self._fetch(state, keys)
         except ResponseError as exc:
@@ -135,22 +172,27 @@ class NearCache:
             raise RedisError(str(exc)) from exc
 
     def _vouched(self, state: _Thread) -> bool:
-        """Applies pending invalidations; True if the copies may be served."""
+        """Applies pending invalidations (and PING answers); True if the copies may be
+        served: Redis answered a request sent less than `liveness` ago."""
         conn = state.conn
         try:
             while conn.can_read(timeout=0):
-                conn.read_response(push_request=True)
+                state.answered(conn.read_response(push_request=True))
         except RedisConnectionError:
             state.close()  # e.g. Redis restarted: reconnect with a real MGET
             return False
         return time.monotonic() - state.proven_at < self.liveness
 
+    def _probe(self, state: _Thread) -> None:
+        """Renew a proof past half its life with a PING nobody waits for."""
+        now = time.monotonic()
+        if not state.probes and now - state.proven_at >= self.liveness / 2:
+            state.probes.append(now)
+            state.conn.send_command("PING")
+
     def _fetch(self, state: _Thread, keys: list[str]) -> list[Value]:
         """One MGET on the tracking connection; its answer becomes the copies."""
-        sent_at = time.monotonic()
-        state.conn.send_command("MGET", *keys)  # connects (and turns tracking on) if needed
-        values: list[Value] = state.conn.read_response()  # pushes before it are applied
-        state.proven_at = sent_at
+        values: list[Value] = state.round_trip("MGET", *keys)
         copies = state.copies
         for key, value in zip(keys, values, strict=True):
             copies[key] = value
@@ -164,14 +206,12 @@ class NearCache:
         invalidation Redis sent before it has been applied (as for the next request)."""
         state = self._thread()
         if state.conn.is_connected:
-            sent_at = time.monotonic()
-            state.conn.send_command("PING")
-            state.conn.read_response()
-            state.proven_at = sent_at
+            state.round_trip("PING")
 
     def fence(self) -> None:
         """After a revoking write: return only once Redis has written its invalidation
-        to every tracking connection (its answer to this comes a turn later)."""
+        to every tracking connection (its answer to this comes a turn later). Threads
+        on this host read it on their next request; other hosts within `liveness`."""
         get_redis_connection("default").ping()
 
     def evict(self, keys: list[str]) -> None:

@@ -139,11 +139,12 @@ CACHES = {
 }
 # The near cache (apps/core/near_cache.py): each thread keeps its last MGET's answer and
 # Redis pushes an invalidation when a key changes (CLIENT TRACKING, Redis 6+), so a
-# repeat gated page makes no round trip. LIVENESS bounds how long copies are served
-# without hearing from Redis (a silent network partition); MAX_KEYS bounds memory.
+# repeat gated page makes no round trip. LIVENESS: copies are served only while Redis
+# answered a request sent within it, which bounds how long another host may still serve a
+# revoked copy (delays, stalls, a silent partition); MAX_KEYS bounds memory.
 REDIS_NEAR_CACHE = env.bool("REDIS_NEAR_CACHE", default=True)
 REDIS_NEAR_CACHE_MAX_KEYS = env.int("REDIS_NEAR_CACHE_MAX_KEYS", default=20_000)
-REDIS_NEAR_CACHE_LIVENESS = env.float("REDIS_NEAR_CACHE_LIVENESS", default=1.0)
+REDIS_NEAR_CACHE_LIVENESS = env.float("REDIS_NEAR_CACHE_LIVENESS", default=0.1)
 # An invalidation Redis failed to take is owed in Postgres (apps/core/user_cache.py). A
 # process that saw the failure pays it before trusting Redis again; every other process
 # looks for owed ones this often (seconds; 0 = before every cached read, one query each).

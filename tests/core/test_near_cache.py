@@ -108,6 +108,75 @@ def test_copies_are_served_only_while_redis_has_answered_recently(
     assert redis_round_trips == ["MGET"]
 
 
+class Clock:
+    """time.monotonic, moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = time.monotonic()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_busy_thread_renews_its_proof_with_a_ping_it_does_not_wait_for(
+    cache, redis, redis_round_trips, monkeypatch
+):
+    redis.set(KEY, b"1")
+    clock = Clock()
+    monkeypatch.setattr(module.time, "monotonic", clock)
+    cache.mget([KEY])
+    state = cache._thread()
+
+    clock.now += cache.liveness * 0.6  # past half its life: served, and a PING sent
+    assert cache.mget([KEY]) == [b"1"]
+    assert list(state.probes) == [clock.now]
+    assert state.conn.can_read(timeout=1.0)  # the PONG, read by the next request
+    pinged_at = clock.now
+
+    clock.now += cache.liveness * 0.6  # older than liveness since the MGET, not the PING
+    assert cache.mget([KEY]) == [b"1"]
+    assert state.proven_at == pinged_at
+    assert redis_round_trips.count("MGET") == 1  # the first read; nobody waited for a PING
+
+
+def test_a_read_with_a_ping_in_flight_gets_its_own_reply(cache, redis, monkeypatch):
+    redis.set(KEY, b"1")
+    redis.set(OTHER, b"2")
+    clock = Clock()
+    monkeypatch.setattr(module.time, "monotonic", clock)
+    cache.mget([KEY])
+    clock.now += cache.liveness * 0.6
+    cache.mget([KEY])  # sends the PING
+    assert cache._thread().probes
+
+    assert cache.mget([KEY, OTHER]) == [b"1", b"2"]  # a miss: MGET after the PONG
+    assert not cache._thread().probes
+
+
+def test_no_copy_is_served_once_redis_has_not_answered_for_liveness(
+    cache, redis, redis_round_trips, monkeypatch
+):
+    """The cross-host bound: a revoking write that Redis ran after this thread's last
+    answered request was sent, and whose push has not arrived (a slow or stalled link),
+    is not served past `liveness` after that request, even to a busy thread."""
+    redis.set(KEY, b"1")
+    clock = Clock()
+    monkeypatch.setattr(module.time, "monotonic", clock)
+    cache.mget([KEY])
+    conn = cache._thread().conn
+    delivers = conn.can_read
+    monkeypatch.setattr(conn, "can_read", lambda timeout=0: False)  # nothing arrives
+    redis.set(KEY, b"2")
+    for _ in range(3):  # busy: its PING goes out, but no answer comes back
+        clock.now += cache.liveness * 0.3
+        assert cache.mget([KEY]) == [b"1"]
+    clock.now += cache.liveness * 0.1
+    redis_round_trips.clear()
+    monkeypatch.setattr(conn, "can_read", delivers)  # the MGET waits for its answer
+    assert cache.mget([KEY]) == [b"2"]
+    assert redis_round_trips == ["MGET"]
+
+
 def test_a_connection_closed_by_redis_is_replaced_and_nothing_old_is_served(cache, redis):
     redis.set(KEY, b"1")
     cache.mget([KEY])
