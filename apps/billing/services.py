@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 from djstripe.models import Customer, Price, Product, Session, Subscription, WebhookEndpoint
 
 from apps.accounts.models import User
@@ -181,30 +182,6 @@ def trial_ending_notify(*, user_ids: Iterable[int], trial_end: datetime | None) 
     transaction.on_commit(send)
 
 
-# What the endpoint registered in Stripe must send (HANDLERS in webhooks.py, plus
-# catalog changes so the pricing page follows the dashboard).
-WEBHOOK_EVENTS = (
-    "checkout.session.completed",
-    "customer.subscription.created",
-    "customer.subscription.updated",
-    "customer.subscription.deleted",
-    "customer.subscription.paused",
-    "customer.subscription.resumed",
-    "customer.subscription.trial_will_end",
-    "invoice.paid",
-    "invoice.payment_failed",
-    "invoice.payment_action_required",
-    "customer.deleted",
-    "entitlements.active_entitlement_summary.updated",
-    "product.created",
-    "product.updated",
-    "product.deleted",
-    "price.created",
-    "price.updated",
-    "price.deleted",
-)
-
-
 def webhook_endpoint_ensure(*, base_url: str) -> tuple[WebhookEndpoint, bool]:
     """Create or update dj-stripe's endpoint row from settings; no API call.
 
@@ -228,3 +205,29 @@ def webhook_endpoint_ensure(*, base_url: str) -> tuple[WebhookEndpoint, bool]:
 
 def _endpoint_id(livemode: bool) -> str:
     return f"we_tollgate_{'live' if livemode else 'test'}"
+
+
+def subscription_mark_missing(*, subscription_id: str) -> None:
+    """Record that Stripe answered 404 for this subscription: it grants nothing any more.
+
+    Stripe's "no such subscription" is final (unlike an outage), so the local row, if
+    any, is marked canceled rather than left granting until its period ends.
+    """
+    subscription = Subscription.objects.filter(id=subscription_id).first()
+    if subscription is None:
+        return
+    data = dict(subscription.stripe_data)
+    if data.get("status") == "canceled":
+        return
+    now = int(timezone.now().timestamp())
+    data.update(status="canceled", ended_at=data.get("ended_at") or now)
+    data["tollgate_missing_in_stripe_since"] = now
+    subscription.stripe_data = data
+    subscription.save(update_fields=["stripe_data"])
+
+
+# What the endpoint registered in Stripe must send: exactly what webhooks.py handles.
+# Imported last because webhooks.py imports this module.
+from .webhooks import HANDLERS  # noqa: E402
+
+WEBHOOK_EVENTS = tuple(HANDLERS)

@@ -9,7 +9,7 @@ import logging
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NoReturn
 
 import stripe
 from django.conf import settings
@@ -22,6 +22,10 @@ logger = logging.getLogger(__name__)
 
 class StripeUnavailableError(ApplicationError):
     """Stripe could not be reached or refused the call; nothing was changed on our side."""
+
+
+class StripeObjectMissingError(ApplicationError):
+    """Stripe answered 404 `resource_missing`: the object is gone, retrying won't help."""
 
 
 def api_key() -> str:
@@ -49,13 +53,24 @@ def translated_errors(action: str, *, nothing_charged: bool = True) -> Iterator[
     """
     try:
         yield
-    except stripe.StripeError as exc:
-        logger.warning("Stripe call failed while trying to %s: %s", action, type(exc).__name__)
-        reassurance = " Nothing was charged;" if nothing_charged else ""
-        raise StripeUnavailableError(
-            f"We couldn't reach our payment provider to {action}.{reassurance} "
-            "Please try again in a moment."
+    except stripe.InvalidRequestError as exc:
+        if exc.code != "resource_missing":
+            _raise_unavailable(action, exc, nothing_charged=nothing_charged)
+        logger.warning("Stripe has no such object (while trying to %s)", action)
+        raise StripeObjectMissingError(
+            f"Our payment provider no longer has what we needed to {action}."
         ) from exc
+    except stripe.StripeError as exc:
+        _raise_unavailable(action, exc, nothing_charged=nothing_charged)
+
+
+def _raise_unavailable(action: str, exc: stripe.StripeError, *, nothing_charged: bool) -> NoReturn:
+    logger.warning("Stripe call failed while trying to %s: %s", action, type(exc).__name__)
+    reassurance = " Nothing was charged." if nothing_charged else ""
+    raise StripeUnavailableError(
+        f"We couldn't reach our payment provider to {action}.{reassurance} "
+        "Please try again in a moment."
+    ) from exc
 
 
 def checkout_session_create(**params: Any) -> Any:

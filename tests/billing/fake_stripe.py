@@ -89,6 +89,7 @@ class FakeStripe(stripe.HTTPClient):
         self.calls: list[Call] = []
         self.unreachable = False
         self.fail_status: int | None = None
+        self.failing_ids: set[str] = set()  # requests naming one of these answer 500
         self._ids = itertools.count(1)
         # Unique per fake, so objects never collide with rows left by an earlier run.
         self._run = secrets.token_hex(3)
@@ -120,8 +121,9 @@ class FakeStripe(stripe.HTTPClient):
         self.calls.append(call)
         if self.unreachable:
             raise stripe.APIConnectionError("fake Stripe: connection refused")
-        if self.fail_status:
-            return self._error(self.fail_status, "api_error", "fake Stripe: failing on purpose")
+        if self.fail_status or any(object_id in parts.path for object_id in self.failing_ids):
+            status = self.fail_status or 500
+            return self._error(status, "api_error", "fake Stripe: failing on purpose")
         return self._route(call)
 
     def request_stream(self, *args: Any, **kwargs: Any) -> Any:
