@@ -77,6 +77,7 @@ class Call:
     query: dict[str, Any]
     form: dict[str, Any]
     idempotency_key: str | None
+    stripe_version: str | None = None
 
 
 class FakeStripe(stripe.HTTPClient):
@@ -117,7 +118,8 @@ class FakeStripe(stripe.HTTPClient):
         parts = urlsplit(url)
         form = parse_form(post_data.decode() if isinstance(post_data, bytes) else post_data or "")
         key = (headers or {}).get("Idempotency-Key")
-        call = Call(method, parts.path, parse_form(parts.query), form, key)
+        version = (headers or {}).get("Stripe-Version")
+        call = Call(method, parts.path, parse_form(parts.query), form, key, version)
         self.calls.append(call)
         if self.unreachable:
             raise stripe.APIConnectionError("fake Stripe: connection refused")

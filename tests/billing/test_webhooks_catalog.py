@@ -1,6 +1,7 @@
 """Catalog changes (product.*, price.*) reach every subscriber of that product or price."""
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -86,3 +87,15 @@ def test_price_event_of_another_price_leaves_subscribers_alone(
 
     assert response.status_code == 200
     assert generation(user) == before
+
+
+def test_product_sync_fetches_features_with_the_pinned_api_version(
+    catalog, fake_stripe, send_event
+):
+    fake_stripe.calls.clear()
+
+    assert send_event("product.updated", fake_stripe.get("prod_pro")).status_code == 200
+
+    features = fake_stripe.calls_to("get", "/v1/products/prod_pro/features")
+    assert features
+    assert {call.stripe_version for call in fake_stripe.calls} == {settings.STRIPE_API_VERSION}
