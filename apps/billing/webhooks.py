@@ -18,7 +18,7 @@ from typing import Any
 from djstripe.models import Event
 from djstripe.signals import WEBHOOK_SIGNALS, webhook_post_process
 
-from . import selectors, stripe_api, stripe_data
+from . import duplicates, selectors, stripe_api, stripe_data
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +63,15 @@ def on_any_event(sender: Any, instance: Any, **kwargs: Any) -> None:
     services.access_invalidate(user_ids=affected_user_ids(event))
 
 
+def on_checkout_completed(sender: Any, event: Event, **kwargs: Any) -> None:
+    """Two Checkouts finished for the same product: cancel and refund the newer one."""
+    customer_id = _object(event).get("customer")
+    if isinstance(customer_id, dict):
+        customer_id = customer_id.get("id")
+    if customer_id:
+        duplicates.subscription_duplicates_cancel(customer_id=str(customer_id))
+
+
 def on_subscription_ended(sender: Any, event: Event, **kwargs: Any) -> None:
     services.sessions_end_on_cancel(user_ids=affected_user_ids(event))
 
@@ -99,7 +108,7 @@ def on_invoice_event(sender: Any, event: Event, **kwargs: Any) -> None:
 # Every event the endpoint registered in Stripe receives (services.WEBHOOK_EVENTS is
 # derived from this table). None: dj-stripe's sync plus the invalidation is all it needs.
 HANDLERS: dict[str, Handler | None] = {
-    "checkout.session.completed": None,
+    "checkout.session.completed": on_checkout_completed,
     "customer.subscription.created": None,
     "customer.subscription.updated": None,
     "customer.subscription.deleted": on_subscription_ended,

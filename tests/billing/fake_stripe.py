@@ -30,6 +30,8 @@ RESOURCES = {
     "prices": ("price", "price"),
     "products": ("prod", "product"),
     "events": ("evt", "event"),
+    "invoice_payments": ("inpay", "invoice_payment"),
+    "refunds": ("re", "refund"),
 }
 FIXTURE_FOR = {
     "checkout.session": "checkout_session",
@@ -154,8 +156,16 @@ class FakeStripe(stripe.HTTPClient):
         return self._error(404, "invalid_request_error", f"Unrecognized request URL ({call.path})")
 
     def _one(self, call: Call, object_id: str) -> tuple[str, int, dict[str, str]]:
+        object_id, _, action = object_id.partition("/")
         if object_id not in self.objects:
             return self._error(404, "invalid_request_error", f"No such object: '{object_id}'")
+        if action == "expire":  # POST /v1/checkout/sessions/{id}/expire
+            return self._ok(self.update(object_id, status="expired", url=None))
+        if call.method == "delete" and self.objects[object_id]["object"] == "subscription":
+            now = int(time.time())  # cancelling: Stripe keeps the subscription, now ended
+            return self._ok(
+                self.update(object_id, status="canceled", canceled_at=now, ended_at=now)
+            )
         if call.method == "delete":
             self.objects[object_id]["deleted"] = True
             return self._ok(
@@ -171,8 +181,8 @@ class FakeStripe(stripe.HTTPClient):
         return self._ok(self._expanded(self.get(object_id), call.query.get("expand") or []))
 
     def _create(self, object_name: str, prefix: str, form: dict[str, Any]) -> dict[str, Any]:
-        obj = fixture(FIXTURE_FOR[object_name])
-        obj.update(id=self.new_id(prefix), created=int(time.time()))
+        obj = fixture(FIXTURE_FOR[object_name]) if object_name in FIXTURE_FOR else {}
+        obj.update(id=self.new_id(prefix), object=object_name, created=int(time.time()))
         if object_name == "checkout.session":
             obj.update(
                 customer=form.get("customer"),
@@ -181,17 +191,20 @@ class FakeStripe(stripe.HTTPClient):
                 cancel_url=form.get("cancel_url"),
                 metadata=form.get("metadata", {}),
                 url=f"https://checkout.stripe.test/c/pay/{obj['id']}",
+                expires_at=obj["created"] + 24 * 60 * 60,  # Stripe's default lifetime
             )
         elif object_name == "billing_portal.session":
             obj.update(customer=form.get("customer"), return_url=form.get("return_url"))
             obj["url"] = f"https://billing.stripe.test/p/session/{obj['id']}"
+        elif object_name == "refund":
+            obj.update(form, status="succeeded")
         else:
             obj.update({k: v for k, v in form.items() if k in obj or k == "metadata"})
         return self.put(obj)
 
     def _filter(self, object_name: str, query: dict[str, Any]) -> list[dict[str, Any]]:
         found = [o for o in self.objects.values() if o.get("object") == object_name]
-        for field in ("customer", "type"):
+        for field in ("customer", "type", "invoice"):
             if field in query:
                 found = [o for o in found if o.get(field) == query[field]]
         if query.get("active") == "true":
