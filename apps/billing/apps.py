@@ -9,10 +9,14 @@ class BillingConfig(AppConfig):
     verbose_name = "Billing"
 
     def ready(self) -> None:
+        import stripe
         from django.conf import settings
 
         from . import checks, webhooks  # noqa: F401 - checks register themselves
 
+        # stripe-python's default for calls that name no version (dj-stripe's product
+        # features fetch is one): the pinned version, never the library's own.
+        stripe.api_version = settings.STRIPE_API_VERSION
         webhooks.connect()
         # Local runs without a Stripe key only; see demo_stripe's docstring.
         if settings.DEMO_STRIPE and settings.DEBUG:

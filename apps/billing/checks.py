@@ -56,6 +56,10 @@ def check_stripe_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckM
         conf.past_due_grace()
     except ImproperlyConfigured as exc:
         errors.append(Error(str(exc), id="billing.E003"))
+    try:
+        conf.webhook_rejection_rate()
+    except ImproperlyConfigured as exc:
+        errors.append(Error(str(exc), id="billing.E004"))
     return errors
 
 

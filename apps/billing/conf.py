@@ -27,3 +27,18 @@ def past_due_grace() -> timedelta:
 
 def free_features() -> frozenset[str]:
     return frozenset(settings.BILLING_FREE_FEATURES)
+
+
+def webhook_rejection_rate() -> tuple[int, timedelta]:
+    """BILLING_WEBHOOK_REJECTION_RATE, '30/10m': rejections per client IP per window."""
+    value = str(settings.BILLING_WEBHOOK_REJECTION_RATE)
+    count, _, window = value.partition("/")
+    variable = "BILLING_WEBHOOK_REJECTION_RATE"
+    if not count.strip().isdigit() or not window:
+        raise ImproperlyConfigured(
+            f"{variable}={value!r} is not a rate; use e.g. 30/10m (0/10m turns it off)."
+        )
+    duration = parse_duration(window, variable=variable)
+    if duration.total_seconds() < 1:
+        raise ImproperlyConfigured(f"{variable}={value!r} needs a window of at least 1s.")
+    return int(count), duration

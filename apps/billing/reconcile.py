@@ -1,13 +1,14 @@
 """Repairing missed webhooks: re-sync customers from Stripe, replay undelivered events."""
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
 from djstripe.models import Customer, Event
 
-from . import stripe_api
+from . import stripe_api, webhooks
 from .services import access_invalidate, subscription_sync
 
 Progress = Callable[[str], None]
@@ -36,20 +37,35 @@ def customers_reconcile(*, customer_id: str | None = None, progress: Progress) -
     return total
 
 
-def events_replay(*, since: datetime, progress: Progress) -> tuple[int, int]:
+@dataclass
+class Replay:
+    replayed: int = 0
+    skipped: int = 0
+    failed: list[str] = field(default_factory=list)  # event ids
+
+
+def events_replay(*, since: datetime, progress: Progress) -> Replay:
     """Process events Stripe could not deliver since `since` (Stripe keeps 30 days).
 
     Goes through dj-stripe's own Event.process, so handlers and our receivers run as
-    for a webhook, and an event already processed is skipped. Returns (replayed, skipped).
+    for a webhook, and an event already processed is skipped. Each event is its own
+    transaction: one that fails is rolled back, reported, and the rest still replay.
     """
-    replayed = skipped = 0
+    result = Replay()
     key = stripe_api.api_key()
     for data in stripe_api.undelivered_events(since=since):
         if Event.objects.filter(id=data["id"]).exists():
-            skipped += 1
+            result.skipped += 1
             continue
-        with stripe_api.translated_errors("replay an event"), transaction.atomic():
-            Event.process(data=data, api_key=key)
-        replayed += 1
+        try:
+            with stripe_api.translated_errors("replay an event"), transaction.atomic():
+                event = Event.process(data=data, api_key=key)
+                # Event.process sends no webhook_post_process: invalidate as a delivery does.
+                access_invalidate(user_ids=webhooks.affected_user_ids(event))
+        except Exception as exc:  # whatever failed, report it and replay the rest
+            result.failed.append(data["id"])
+            progress(f"failed {data['id']} {data['type']}: {exc}")
+            continue
+        result.replayed += 1
         progress(f"replayed {data['id']} {data['type']}")
-    return replayed, skipped
+    return result

@@ -20,7 +20,7 @@ from djstripe.models import (
 
 from apps.accounts.models import User
 
-from .access.rules import plan_key, still_subscribed
+from .access.rules import STRIPE_LIVE, plan_key, still_subscribed
 
 
 def customer_for_user(user: User) -> Customer | None:
@@ -37,6 +37,23 @@ def user_ids_for_customer(customer_id: str) -> set[int]:
     """The users linked to a Stripe customer id (a purged customer has none)."""
     linked = Customer.objects.filter(id=customer_id, subscriber__isnull=False)
     return set(linked.values_list("subscriber_id", flat=True))
+
+
+def user_ids_subscribed_to(
+    *, product_id: str | None = None, price_id: str | None = None
+) -> set[int]:
+    """Users with a live subscription that has an item of this product (or price).
+
+    Read from each subscription's stored Stripe data, not the item rows, which
+    dj-stripe deletes along with a deleted product or price.
+    """
+    price: dict[str, str | None] = {"product": product_id} if product_id else {"id": price_id}
+    subscriptions = Subscription.objects.filter(
+        stripe_data__contains={"items": {"data": [{"price": price}]}},
+        stripe_data__status__in=sorted(STRIPE_LIVE),
+        customer__subscriber__isnull=False,
+    )
+    return set(subscriptions.values_list("customer__subscriber_id", flat=True))
 
 
 def subscriptions_for_user(user_id: int) -> QuerySet[Subscription]:

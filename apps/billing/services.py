@@ -10,13 +10,14 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 from djstripe.models import Customer, Price, Product, Session, Subscription, WebhookEndpoint
 
 from apps.accounts.models import User
 from apps.core import user_cache
 from apps.core.errors import ApplicationError
 
-from . import selectors, stripe_api
+from . import checkout, selectors, stripe_api
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +45,11 @@ def customer_ensure(*, user: User) -> Customer:
 
 
 def checkout_start(*, user: User, price_id: str, success_url: str, cancel_url: str) -> str:
-    """Create a Checkout Session for `price_id` and return the URL to send the user to."""
+    """The URL of a Checkout Session for `price_id`: the customer's open one, or a new one.
+
+    One trial per customer, ever; one open session per customer, so two tabs cannot
+    both complete and charge twice.
+    """
     price = selectors.price_for_checkout(price_id)
     if price is None:
         raise ApplicationError("That plan is not available any more. Please pick another.")
@@ -54,29 +59,38 @@ def checkout_start(*, user: User, price_id: str, success_url: str, cancel_url: s
             "Change or cancel it from the billing portal."
         )
     customer = customer_ensure(user=user)
-    plan = selectors.plan_price(price)
-    subscription_data: dict[str, Any] = {"metadata": {"tollgate_user_id": str(user.pk)}}
-    if plan and plan.trial_days:
-        subscription_data["trial_period_days"] = plan.trial_days
-    session = stripe_api.checkout_session_create(
-        mode="subscription",
-        customer=customer.id,
-        client_reference_id=str(user.pk),
-        line_items=[{"price": price.id, "quantity": 1}],
-        subscription_data=subscription_data,
-        allow_promotion_codes=True,
-        # Stripe fills in the literal {CHECKOUT_SESSION_ID} placeholder.
-        success_url=f"{success_url}?session_id={{CHECKOUT_SESSION_ID}}",
-        cancel_url=cancel_url,
-    )
+    with transaction.atomic():
+        # The customer's row lock: concurrent starts (two tabs) take turns, so the
+        # second sees and reuses the session the first created.
+        Customer.objects.select_for_update().filter(pk=customer.pk).first()
+        url = checkout.open_session_url(customer_id=customer.id, price_id=price.id)
+        if url:
+            return url
+        plan = selectors.plan_price(price)
+        subscription_data: dict[str, Any] = {"metadata": {"tollgate_user_id": str(user.pk)}}
+        if plan and plan.trial_days and not checkout.trial_used(user=user, customer_id=customer.id):
+            subscription_data["trial_period_days"] = plan.trial_days
+        session = stripe_api.checkout_session_create(
+            mode="subscription",
+            customer=customer.id,
+            client_reference_id=str(user.pk),
+            line_items=[{"price": price.id, "quantity": 1}],
+            subscription_data=subscription_data,
+            metadata={"tollgate_price_id": price.id},
+            allow_promotion_codes=True,
+            # Stripe fills in the literal {CHECKOUT_SESSION_ID} placeholder.
+            success_url=f"{success_url}?session_id={{CHECKOUT_SESSION_ID}}",
+            cancel_url=cancel_url,
+        )
     return str(session.url)
 
 
 @transaction.atomic
-def checkout_complete(*, user: User, session_id: str) -> Subscription | None:
-    """Sync a finished Checkout Session and its subscription now, not when the webhook comes.
+def checkout_complete(*, user: User, session_id: str) -> checkout.CheckoutOutcome:
+    """Sync a Checkout Session and its subscription now, not when the webhook comes.
 
-    Refuses a session that belongs to someone else. Returns the subscription, if any.
+    Refuses a session that belongs to someone else. Says where the session stands, so
+    the page tells the member the truth (not finished, processing, trial, active).
     """
     session = stripe_api.checkout_session_retrieve(session_id)
     if str(session.get("client_reference_id")) != str(user.pk):
@@ -88,7 +102,9 @@ def checkout_complete(*, user: User, session_id: str) -> Subscription | None:
     with stripe_api.translated_errors("confirm your subscription", nothing_charged=False):
         Session.sync_from_stripe_data(session, api_key=stripe_api.api_key())
     access_invalidate(user_ids=[user.pk])
-    return subscription
+    return checkout.CheckoutOutcome(
+        state=checkout.checkout_state(session, subscription), subscription=subscription
+    )
 
 
 def portal_start(*, user: User, return_url: str) -> str:
@@ -180,30 +196,6 @@ def trial_ending_notify(*, user_ids: Iterable[int], trial_end: datetime | None) 
     transaction.on_commit(send)
 
 
-# What the endpoint registered in Stripe must send (HANDLERS in webhooks.py, plus
-# catalog changes so the pricing page follows the dashboard).
-WEBHOOK_EVENTS = (
-    "checkout.session.completed",
-    "customer.subscription.created",
-    "customer.subscription.updated",
-    "customer.subscription.deleted",
-    "customer.subscription.paused",
-    "customer.subscription.resumed",
-    "customer.subscription.trial_will_end",
-    "invoice.paid",
-    "invoice.payment_failed",
-    "invoice.payment_action_required",
-    "customer.deleted",
-    "entitlements.active_entitlement_summary.updated",
-    "product.created",
-    "product.updated",
-    "product.deleted",
-    "price.created",
-    "price.updated",
-    "price.deleted",
-)
-
-
 def webhook_endpoint_ensure(*, base_url: str) -> tuple[WebhookEndpoint, bool]:
     """Create or update dj-stripe's endpoint row from settings; no API call.
 
@@ -225,3 +217,29 @@ def webhook_endpoint_ensure(*, base_url: str) -> tuple[WebhookEndpoint, bool]:
     endpoint.url = base_url.rstrip("/") + path
     endpoint.save(update_fields=["url"])
     return endpoint, created
+
+
+def subscription_mark_missing(*, subscription_id: str) -> None:
+    """Record that Stripe answered 404 for this subscription: it grants nothing any more.
+
+    Stripe's "no such subscription" is final (unlike an outage), so the local row, if
+    any, is marked canceled rather than left granting until its period ends.
+    """
+    subscription = Subscription.objects.filter(id=subscription_id).first()
+    if subscription is None:
+        return
+    data = dict(subscription.stripe_data)
+    if data.get("status") == "canceled":
+        return
+    now = int(timezone.now().timestamp())
+    data.update(status="canceled", ended_at=data.get("ended_at") or now)
+    data["tollgate_missing_in_stripe_since"] = now
+    subscription.stripe_data = data
+    subscription.save(update_fields=["stripe_data"])
+
+
+# What the endpoint registered in Stripe must send: exactly what webhooks.py handles.
+# Imported last because webhooks.py imports this module.
+from .webhooks import HANDLERS  # noqa: E402
+
+WEBHOOK_EVENTS = tuple(HANDLERS)

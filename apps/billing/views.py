@@ -11,6 +11,7 @@ from apps.core.errors import ApplicationError
 
 from . import services
 from .forms import CheckoutForm
+from .stripe_api import StripeObjectMissingError
 
 
 def _absolute(request: HttpRequest, name: str) -> str:
@@ -47,7 +48,10 @@ class CheckoutSuccessView(LoginRequiredMixin, View):
             messages.error(request, "That checkout link is incomplete.")
             return redirect("web:pricing")
         try:
-            services.checkout_complete(user=request.user, session_id=session_id)  # type: ignore[arg-type]
+            outcome = services.checkout_complete(user=request.user, session_id=session_id)  # type: ignore[arg-type]
+        except StripeObjectMissingError:
+            messages.error(request, "That checkout link is not valid. Please pick a plan.")
+            return redirect("web:pricing")
         except ApplicationError as exc:
             messages.warning(
                 request,
@@ -55,8 +59,36 @@ class CheckoutSuccessView(LoginRequiredMixin, View):
                 "Stripe confirms it.",
             )
             return redirect("web:dashboard")
-        messages.success(request, "Welcome aboard! Your subscription is active.")
-        return redirect("web:dashboard")
+        level, text, where = OUTCOME_MESSAGES[outcome.state]
+        messages.add_message(request, level, text)
+        return redirect(where)
+
+
+# What the member is told for each state of the Checkout Session they came back from.
+OUTCOME_MESSAGES = {
+    "open": (
+        messages.WARNING,
+        "Your checkout is not finished yet, so nothing has been charged. Pick a plan to continue.",
+        "web:pricing",
+    ),
+    "expired": (
+        messages.WARNING,
+        "That checkout expired before it was finished; nothing was charged. "
+        "Pick a plan to start again.",
+        "web:pricing",
+    ),
+    "processing": (
+        messages.INFO,
+        "Thank you! Your payment is processing; your plan opens as soon as it clears.",
+        "web:dashboard",
+    ),
+    "trialing": (messages.SUCCESS, "Welcome aboard! Your trial has started.", "web:dashboard"),
+    "active": (
+        messages.SUCCESS,
+        "Welcome aboard! Your subscription is active.",
+        "web:dashboard",
+    ),
+}
 
 
 class PortalView(LoginRequiredMixin, View):

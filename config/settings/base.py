@@ -269,8 +269,12 @@ SITE_URL = env("SITE_URL", default=f"http://127.0.0.1:{PORT}")
 # failed payment (e.g. "3d", "12h", "0"), and features everyone has without paying.
 BILLING_PAST_DUE_GRACE = env("BILLING_PAST_DUE_GRACE", default="0")
 BILLING_FREE_FEATURES = env.list("BILLING_FREE_FEATURES", default=["community"])
-# Largest webhook body accepted (Stripe's events are far smaller); larger is a 413.
-BILLING_WEBHOOK_MAX_BYTES = env.int("BILLING_WEBHOOK_MAX_BYTES", default=512 * 1024)
+# Largest webhook body accepted; larger is a 413. Stripe's events are a few KiB (lists
+# inside an event's object are cut to 10 entries), so 64 KiB leaves ample room.
+BILLING_WEBHOOK_MAX_BYTES = env.int("BILLING_WEBHOOK_MAX_BYTES", default=64 * 1024)
+# Webhook rejections (bad signature, unknown endpoint) allowed per client IP per window
+# before they answer 429; signed deliveries are never counted. "0/10m" turns it off.
+BILLING_WEBHOOK_REJECTION_RATE = env("BILLING_WEBHOOK_REJECTION_RATE", default="30/10m")
 # Also sign a user out everywhere when their subscription ends.
 BILLING_END_SESSIONS_ON_CANCEL = env.bool("BILLING_END_SESSIONS_ON_CANCEL", default=False)
 

@@ -30,6 +30,8 @@ RESOURCES = {
     "prices": ("price", "price"),
     "products": ("prod", "product"),
     "events": ("evt", "event"),
+    "invoice_payments": ("inpay", "invoice_payment"),
+    "refunds": ("re", "refund"),
 }
 FIXTURE_FOR = {
     "checkout.session": "checkout_session",
@@ -77,6 +79,7 @@ class Call:
     query: dict[str, Any]
     form: dict[str, Any]
     idempotency_key: str | None
+    stripe_version: str | None = None
 
 
 class FakeStripe(stripe.HTTPClient):
@@ -92,6 +95,7 @@ class FakeStripe(stripe.HTTPClient):
         self.checkout_params: dict[str, dict[str, Any]] = {}
         self.unreachable = False
         self.fail_status: int | None = None
+        self.failing_ids: set[str] = set()  # requests naming one of these answer 500
         self._ids = itertools.count(1)
         # Unique per fake, so objects never collide with rows left by an earlier run.
         self._run = secrets.token_hex(3)
@@ -119,12 +123,14 @@ class FakeStripe(stripe.HTTPClient):
         parts = urlsplit(url)
         form = parse_form(post_data.decode() if isinstance(post_data, bytes) else post_data or "")
         key = (headers or {}).get("Idempotency-Key")
-        call = Call(method, parts.path, parse_form(parts.query), form, key)
+        version = (headers or {}).get("Stripe-Version")
+        call = Call(method, parts.path, parse_form(parts.query), form, key, version)
         self.calls.append(call)
         if self.unreachable:
             raise stripe.APIConnectionError("fake Stripe: connection refused")
-        if self.fail_status:
-            return self._error(self.fail_status, "api_error", "fake Stripe: failing on purpose")
+        if self.fail_status or any(object_id in parts.path for object_id in self.failing_ids):
+            status = self.fail_status or 500
+            return self._error(status, "api_error", "fake Stripe: failing on purpose")
         return self._route(call)
 
     def request_stream(self, *args: Any, **kwargs: Any) -> Any:
@@ -153,8 +159,16 @@ class FakeStripe(stripe.HTTPClient):
         return self._error(404, "invalid_request_error", f"Unrecognized request URL ({call.path})")
 
     def _one(self, call: Call, object_id: str) -> tuple[str, int, dict[str, str]]:
+        object_id, _, action = object_id.partition("/")
         if object_id not in self.objects:
             return self._error(404, "invalid_request_error", f"No such object: '{object_id}'")
+        if action == "expire":  # POST /v1/checkout/sessions/{id}/expire
+            return self._ok(self.update(object_id, status="expired", url=None))
+        if call.method == "delete" and self.objects[object_id]["object"] == "subscription":
+            now = int(time.time())  # cancelling: Stripe keeps the subscription, now ended
+            return self._ok(
+                self.update(object_id, status="canceled", canceled_at=now, ended_at=now)
+            )
         if call.method == "delete":
             self.objects[object_id]["deleted"] = True
             return self._ok(
@@ -170,8 +184,8 @@ class FakeStripe(stripe.HTTPClient):
         return self._ok(self._expanded(self.get(object_id), call.query.get("expand") or []))
 
     def _create(self, object_name: str, prefix: str, form: dict[str, Any]) -> dict[str, Any]:
-        obj = fixture(FIXTURE_FOR[object_name])
-        obj.update(id=self.new_id(prefix), created=int(time.time()))
+        obj = fixture(FIXTURE_FOR[object_name]) if object_name in FIXTURE_FOR else {}
+        obj.update(id=self.new_id(prefix), object=object_name, created=int(time.time()))
         if object_name == "checkout.session":
             obj.update(
                 customer=form.get("customer"),
@@ -182,18 +196,21 @@ class FakeStripe(stripe.HTTPClient):
                 # Stripe's real hosts: browser tests answer them with hosted-page stand-ins
                 # (tests/web/stripe_standins.py), under the site's real CSP.
                 url=f"https://checkout.stripe.com/c/pay/{obj['id']}",
+                expires_at=obj["created"] + 24 * 60 * 60,  # Stripe's default lifetime
             )
             self.checkout_params[obj["id"]] = copy.deepcopy(form)
         elif object_name == "billing_portal.session":
             obj.update(customer=form.get("customer"), return_url=form.get("return_url"))
             obj["url"] = f"https://billing.stripe.com/p/session/{obj['id']}"
+        elif object_name == "refund":
+            obj.update(form, status="succeeded")
         else:
             obj.update({k: v for k, v in form.items() if k in obj or k == "metadata"})
         return self.put(obj)
 
     def _filter(self, object_name: str, query: dict[str, Any]) -> list[dict[str, Any]]:
         found = [o for o in self.objects.values() if o.get("object") == object_name]
-        for field in ("customer", "type"):
+        for field in ("customer", "type", "invoice"):
             if field in query:
                 found = [o for o in found if o.get(field) == query[field]]
         if query.get("active") == "true":

@@ -1,12 +1,18 @@
 """Starting Stripe Checkout and landing back on the success page."""
 
+import threading
+import time
+
 import pytest
 from django.conf import settings
 from django.contrib.messages import get_messages
+from django.db import connection
 from django.shortcuts import resolve_url
+from django.test import Client
 from django.urls import reverse
 from djstripe.models import Customer, Event, Session, Subscription
 
+from apps.billing import services
 from apps.billing.access.resolver import access_for_user
 from tests.accounts.factories import UserFactory
 from tests.billing import stripe_builders as build
@@ -19,7 +25,8 @@ def messages_of(response) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def session_creates(fake_stripe):  # type: ignore[no-untyped-def]
-    return fake_stripe.calls_to("post", "/v1/checkout/sessions")
+    posts = fake_stripe.calls_to("post", "/v1/checkout/sessions")
+    return [c for c in posts if c.path == "/v1/checkout/sessions"]
 
 
 def customer_creates(fake_stripe):  # type: ignore[no-untyped-def]
@@ -95,6 +102,101 @@ def test_subscribing_again_to_a_product_already_held_is_refused(
     assert response["Location"] == reverse("web:pricing")
     assert any("You already subscribe to Pro" in m for m in messages_of(response))
     assert session_creates(fake_stripe) == []
+
+
+# --- one trial per customer -----------------------------------------------------------
+
+
+def ended_trial() -> dict[str, int]:
+    now = int(time.time())
+    return {"trial_start": now - 20 * build.DAY, "trial_end": now - 6 * build.DAY}
+
+
+def test_a_customer_whose_trial_ended_gets_no_second_trial(checkout, subscribe, fake_stripe):
+    subscribe("pro_monthly", status="canceled", **ended_trial())
+
+    assert checkout("pro_monthly").status_code == 303
+
+    [call] = session_creates(fake_stripe)
+    assert "trial_period_days" not in call.form["subscription_data"]
+
+
+def test_a_trial_only_stripe_knows_of_still_counts(checkout, stripe_customer, catalog, fake_stripe):
+    build.subscription(  # in Stripe, never synced here (e.g. its webhooks were missed)
+        fake_stripe,
+        customer_id=stripe_customer["id"],
+        price_ids=[catalog["pro_monthly"]],
+        status="canceled",
+        **ended_trial(),
+    )
+
+    assert checkout("pro_monthly").status_code == 303
+
+    [call] = session_creates(fake_stripe)
+    assert "trial_period_days" not in call.form["subscription_data"]
+    [listing] = fake_stripe.calls_to("get", "/v1/subscriptions")
+    assert listing.query["status"] == "all"
+    assert listing.query["customer"] == stripe_customer["id"]
+
+
+def test_a_customer_who_never_had_a_trial_gets_one(checkout, subscribe, fake_stripe):
+    subscribe("team_monthly", status="canceled")  # paid, never trialed
+
+    assert checkout("pro_monthly").status_code == 303
+
+    [call] = session_creates(fake_stripe)
+    assert call.form["subscription_data"]["trial_period_days"] == "14"
+
+
+# --- one open Checkout per customer ---------------------------------------------------
+
+
+def test_a_second_checkout_for_the_same_price_reuses_the_open_session(checkout, fake_stripe):
+    first = checkout("pro_monthly")
+    second = checkout("pro_monthly")
+
+    assert first["Location"] == second["Location"]
+    assert len(session_creates(fake_stripe)) == 1
+
+
+@pytest.mark.usefixtures("transactional_db")
+def test_two_tabs_starting_checkout_at_once_share_one_session(user, catalog, fake_stripe):
+    services.customer_ensure(user=user)
+    start = threading.Barrier(2)
+    locations: list[str] = []
+
+    def tab() -> None:
+        try:
+            browser = Client()
+            browser.force_login(user)
+            start.wait(timeout=10)
+            response = browser.post(
+                reverse("billing:checkout"), {"price_id": catalog["pro_monthly"]}
+            )
+            locations.append(response["Location"])
+        finally:
+            connection.close()
+
+    tabs = [threading.Thread(target=tab) for _ in range(2)]
+    for thread in tabs:
+        thread.start()
+    for thread in tabs:
+        thread.join(timeout=30)
+
+    assert len(locations) == 2
+    assert len(set(locations)) == 1
+    assert len(session_creates(fake_stripe)) == 1
+
+
+def test_a_checkout_for_another_price_expires_the_open_one_first(checkout, fake_stripe):
+    checkout("pro_monthly")
+    first = _last_session(fake_stripe)
+
+    assert checkout("team_monthly").status_code == 303
+
+    assert fake_stripe.get(first)["status"] == "expired"
+    assert fake_stripe.calls_to("post", f"/v1/checkout/sessions/{first}/expire")
+    assert len(session_creates(fake_stripe)) == 2
 
 
 def test_anonymous_checkout_redirects_to_login(client, catalog, fake_stripe):
@@ -253,3 +355,48 @@ def test_checkout_is_allowed_again_once_a_cancelled_period_ended(
 
     assert response.status_code == 303
     assert len(session_creates(fake_stripe)) == 1
+
+
+@pytest.mark.parametrize(
+    ("session_state", "subscription_status", "says", "never_says"),
+    [
+        (("open", "unpaid"), None, "not finished", "active"),
+        (("expired", "unpaid"), None, "expired", "active"),
+        (("complete", "unpaid"), "incomplete", "payment is processing", "active"),
+        (("complete", "no_payment_required"), "trialing", "trial has started", "is active"),
+        (("complete", "paid"), "active", "subscription is active", "trial"),
+    ],
+)
+def test_success_page_tells_the_truth_about_each_checkout_state(
+    client,
+    user,
+    checkout,
+    catalog,
+    fake_stripe,
+    django_capture_on_commit_callbacks,
+    session_state,
+    subscription_status,
+    says,
+    never_says,
+):
+    checkout("pro_monthly")
+    session_id = _last_session(fake_stripe)
+    status, payment_status = session_state
+    fields = {"status": status, "payment_status": payment_status}
+    if subscription_status:
+        customer_id = fake_stripe.get(session_id)["customer"]
+        sub = build.subscription(
+            fake_stripe,
+            customer_id=customer_id,
+            price_ids=[catalog["pro_monthly"]],
+            status=subscription_status,
+        )
+        fields["subscription"] = sub["id"]
+    fake_stripe.update(session_id, **fields)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.get(success_url(session_id))
+
+    shown = " ".join(messages_of(response))
+    assert says in shown
+    assert never_says not in shown

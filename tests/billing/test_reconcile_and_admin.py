@@ -1,7 +1,7 @@
 """Repair of missed webhooks, and the admin's view of a user's Access."""
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 from djstripe.models import Event, Subscription
@@ -83,3 +83,28 @@ def test_admin_refresh_from_stripe_resyncs_the_users_subscriptions(
     client.post(reverse("admin:accounts_user_refresh_access", args=[user.pk]))
 
     assert Subscription.objects.get(id=sub["id"]).stripe_data["status"] == "unpaid"
+
+
+def test_reconcile_replays_past_a_failing_event_reports_it_and_exits_non_zero(
+    user, subscribe, fake_stripe, capsys, django_capture_on_commit_callbacks
+):
+    sub = subscribe("pro_monthly")
+    gone = {"id": "sub_gone", "object": "subscription", "customer": sub["customer"]}
+    broken = build.event(fake_stripe, "customer.subscription.updated", gone)
+    fake_stripe.update(broken["id"], created=broken["created"] - 10)  # replayed first
+    fake_stripe.update(sub["id"], status="past_due")
+    good = build.event(fake_stripe, "customer.subscription.updated", fake_stripe.get(sub["id"]))
+    fake_stripe.failing_ids.add("sub_gone")  # Stripe errors on this one only
+
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(CommandError, match="1 event"),
+    ):
+        call_command("billing_reconcile", "--since", "1d")
+
+    out = capsys.readouterr().out
+    assert f"failed {broken['id']}" in out
+    assert f"replayed {good['id']}" in out
+    assert not Event.objects.filter(id=broken["id"]).exists()
+    assert Event.objects.filter(id=good["id"]).exists()
+    assert not access_for_user(user).has("reports")

@@ -156,3 +156,13 @@ def test_a_valid_past_due_grace_passes(settings, value):
     settings.BILLING_PAST_DUE_GRACE = value
 
     assert check_stripe_settings() == []
+
+
+@pytest.mark.parametrize("value", ["30", "x/10m", "30/soon", "30/0s"])
+def test_a_bad_webhook_rejection_rate_is_an_error_naming_the_variable(settings, value):
+    settings.BILLING_WEBHOOK_REJECTION_RATE = value
+
+    errors = check_stripe_settings()
+
+    assert [error.id for error in errors] == ["billing.E004"]
+    assert "BILLING_WEBHOOK_REJECTION_RATE" in errors[0].msg

@@ -257,3 +257,24 @@ def test_subscription_deleted_signs_the_user_out_when_configured(
     assert send_event("customer.subscription.deleted", sub).status_code == 200
 
     assert browser.get(dashboard).status_code == 302
+
+
+def test_invoice_event_for_a_subscription_stripe_no_longer_has_is_recorded_and_answers_200(
+    user, subscribe, fake_stripe, send_event, warm, caplog
+):
+    sub = subscribe("pro_monthly")
+    invoice = build.invoice(fake_stripe, subscription_id=sub["id"], status="paid")
+    del fake_stripe.objects[sub["id"]]  # Stripe answers 404 resource_missing from now on
+    generation = warm()
+    assert access_for_user(user).has("reports")
+
+    response = send_event("invoice.paid", invoice)
+
+    assert response.status_code == 200
+    missing = [r for r in caplog.records if sub["id"] in r.getMessage()]
+    assert missing
+    assert all("reach" not in r.getMessage() for r in caplog.records)
+    # Stripe's 404 is a final answer: the subscription grants nothing any more.
+    assert stored_status(sub["id"]) == "canceled"
+    assert_invalidated(user, generation)
+    assert not access_for_user(user).has("reports")

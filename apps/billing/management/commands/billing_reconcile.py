@@ -41,11 +41,16 @@ class Command(BaseCommand):
             if options["no_events"]:
                 return
             self.stdout.write(f"Replaying undelivered events from the last {options['since']} ...")
-            replayed, skipped = reconcile.events_replay(
-                since=timezone.now() - window, progress=progress
-            )
+            replay = reconcile.events_replay(since=timezone.now() - window, progress=progress)
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
         self.stdout.write(
-            self.style.SUCCESS(f"Replayed {replayed} event(s); {skipped} were already processed.")
+            self.style.SUCCESS(
+                f"Replayed {replay.replayed} event(s); {replay.skipped} were already processed."
+            )
         )
+        if replay.failed:
+            # Non-zero exit, so a scheduler reports it; the next run retries them.
+            raise CommandError(
+                f"{len(replay.failed)} event(s) failed to replay: {', '.join(replay.failed)}"
+            )
