@@ -11,7 +11,7 @@ DEPLOY_CHECK_ENV := DJANGO_SETTINGS_MODULE=config.settings.production \
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/tollgate \
 	REDIS_URL=redis://127.0.0.1:6379/0 ALLOWED_HOSTS=tollgate.example.com
 
-.PHONY: run dev test lint typecheck services chromium wrk db demo bench soak clean
+.PHONY: run dev test lint typecheck services chromium node wrk db demo bench soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,17 @@ chromium:
 	@command -v chromium >/dev/null || { echo "installing Debian's chromium for the browser tests"; \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null \
 		|| { echo "Could not install chromium; install it with 'apt-get install chromium'." >&2; exit 1; }; }
+
+# The provider browser tests sign in at a real OpenID Provider (panva's oidc-provider from
+# the npm registry, pinned by its package-lock.json), run by node.
+OIDC_PEER := tests/accounts/oidc_peer
+node:
+	@command -v npm >/dev/null || { echo "installing Debian's nodejs and npm for the OpenID Provider tests"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm) >/dev/null \
+		|| { echo "Could not install node; install it with 'apt-get install nodejs npm'." >&2; exit 1; }; }
+
+$(OIDC_PEER)/node_modules/.package-lock.json: $(OIDC_PEER)/package.json $(OIDC_PEER)/package-lock.json | node
+	npm ci --prefix $(OIDC_PEER) --no-audit --no-fund --loglevel=error
 
 db: $(VENV)/.runtime-installed services
 	@$(BIN)/python scripts/createdb.py
@@ -59,7 +70,7 @@ typecheck: $(VENV)/.dev-installed
 
 ## test: lint, types, migrations, deploy check, then pytest on real Postgres + Redis
 test: export DJANGO_SETTINGS_MODULE := config.settings.test
-test: $(VENV)/.dev-installed db chromium lint typecheck
+test: $(VENV)/.dev-installed db chromium $(OIDC_PEER)/node_modules/.package-lock.json lint typecheck
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(DEPLOY_CHECK_ENV) $(BIN)/python manage.py check --deploy --fail-level WARNING
 	$(BIN)/pytest
@@ -79,4 +90,4 @@ soak: $(VENV)/.dev-installed services
 	$(BIN)/python bench/soak.py --seconds 60
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache staticfiles
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache staticfiles $(OIDC_PEER)/node_modules

@@ -9,6 +9,8 @@ from pathlib import Path
 import environ
 from csp.constants import NONE, SELF
 
+from apps.accounts import providers
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
@@ -63,6 +65,8 @@ MIDDLEWARE = [
     "apps.accounts.middleware.SessionTimeoutMiddleware",
     "apps.billing.access.middleware.AccessMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # HEAD on a provider's login URL gets 405 rather than starting the OAuth flow.
+    "apps.accounts.provider_guard.ProviderLoginHeadMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, so it sees exceptions from views: a Redis or Postgres outage gets a friendly
@@ -193,52 +197,20 @@ ACCOUNT_RATE_LIMITS = {
 }
 SOCIALACCOUNT_LOGIN_ON_GET = False  # a GET to a provider's login URL asks to confirm by POST
 # A provider-verified email that matches an account signs into it; unverified ones never do.
+# Each app (apps/accounts/providers.py) says so itself (`email_authentication`, from
+# `<PROVIDER>_EMAIL_AUTHENTICATION` / `OIDC_<ID>_EMAIL_AUTHENTICATION`): on for Google,
+# GitHub, Discord and Microsoft, off for OpenID Connect issuers unless turned on, because
+# an issuer that says `email_verified` for an address it does not control could otherwise
+# sign into anyone's account. This global value only covers apps stored as SocialApp rows.
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
 SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
 SOCIALACCOUNT_EMAIL_VERIFICATION = "none"  # the provider's verified flag decides
 SOCIALACCOUNT_STORE_TOKENS = False
 
-
-def _oauth_app(prefix: str, **settings: object) -> list[dict[str, object]]:
-    """One provider app from `<PREFIX>_CLIENT_ID` / `_CLIENT_SECRET`, or none when unset."""
-    client_id = env.str(f"{prefix}_CLIENT_ID", default="")
-    if not client_id:
-        return []
-    secret = env.str(f"{prefix}_CLIENT_SECRET", default="")
-    return [{"client_id": client_id, "secret": secret, "settings": settings}]
-
-
-def _oidc_apps() -> list[dict[str, object]]:
-    """Generic OpenID Connect issuers: OIDC_PROVIDERS=keycloak,okta then OIDC_<ID>_* each."""
-    apps = []
-    for provider_id in env.list("OIDC_PROVIDERS", default=[]):
-        prefix = f"OIDC_{provider_id.upper().replace('-', '_')}"
-        for app in _oauth_app(prefix, server_url=env.str(f"{prefix}_SERVER_URL")):
-            app.update(provider_id=provider_id, name=env.str(f"{prefix}_NAME", default=provider_id))
-            apps.append(app)
-    return apps
-
-
-# Providers are configured from the environment only (no SocialApp rows); a provider
-# with no client id has no app, so its button does not show. PKCE wherever supported.
-SOCIALACCOUNT_PROVIDERS = {
-    "google": {
-        "APPS": _oauth_app("GOOGLE"),
-        "SCOPE": ["openid", "profile", "email"],
-        "OAUTH_PKCE_ENABLED": True,
-    },
-    "github": {
-        "APPS": _oauth_app("GITHUB"),
-        "SCOPE": ["read:user", "user:email"],
-        "OAUTH_PKCE_ENABLED": True,
-    },
-    "discord": {"APPS": _oauth_app("DISCORD"), "SCOPE": ["identify", "email"]},
-    "microsoft": {
-        "APPS": _oauth_app("MICROSOFT", tenant=env.str("MICROSOFT_TENANT", default="common")),
-        "OAUTH_PKCE_ENABLED": True,
-    },
-    "openid_connect": {"APPS": _oidc_apps(), "OAUTH_PKCE_ENABLED": True},
-}
+# Providers are configured from the environment only (no SocialApp rows): GOOGLE_*,
+# GITHUB_*, DISCORD_*, MICROSOFT_*, and OIDC_PROVIDERS with OIDC_<ID>_* for each issuer
+# (apps/accounts/providers.py). A provider with no client id has no app, so no button.
+SOCIALACCOUNT_PROVIDERS = providers.socialaccount_providers(env)
 
 # Multi-factor authentication: authenticator apps, recovery codes and passkeys.
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
@@ -309,7 +281,8 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 
 # --- Content Security Policy (django-csp): no inline script or style anywhere -------
 # Forms that start Checkout or open the Portal are answered with a redirect to Stripe,
-# which form-action must allow.
+# and a provider button's POST with a redirect to the provider's authorization endpoint:
+# form-action allows exactly those origins (apps/accounts/providers.py).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
@@ -321,7 +294,12 @@ CONTENT_SECURITY_POLICY = {
         "object-src": [NONE],
         "base-uri": [SELF],
         "frame-ancestors": [NONE],
-        "form-action": [SELF, "https://checkout.stripe.com", "https://billing.stripe.com"],
+        "form-action": [
+            SELF,
+            "https://checkout.stripe.com",
+            "https://billing.stripe.com",
+            *providers.form_action_origins(SOCIALACCOUNT_PROVIDERS),
+        ],
     }
 }
 

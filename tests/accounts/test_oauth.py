@@ -14,6 +14,7 @@ import requests
 from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount
 from django.conf import settings as django_settings
+from django.core import mail
 from django.core.cache import caches
 from django.test import Client
 from django.urls import reverse
@@ -262,11 +263,91 @@ def test_unverified_provider_email_does_not_sign_into_the_existing_account(clien
 
     response = client.get(fake.authorize(_start_login(client, provider)))
 
-    # allauth answers as for any sign-up (it won't reveal that the address is taken).
-    assert response["Location"] == reverse("account_email_verification_sent")
+    # Not "we sent you an email" (nothing useful was sent): how to get in instead.
+    assert response.status_code == 409
+    assert "Sign in another way first" in response.content.decode()
+    assert reverse("account_login") in response.content.decode()
+    assert mail.outbox == []
     assert not _signed_in_user(client).is_authenticated  # type: ignore[attr-defined]
     assert User.objects.count() == 1
     assert not SocialAccount.objects.filter(user=existing).exists()
+
+
+def _keycloak_from_env(providers_from_env, **variables: str) -> None:  # type: ignore[no-untyped-def]
+    providers_from_env(
+        OIDC_PROVIDERS="keycloak",
+        OIDC_KEYCLOAK_NAME="Keycloak",
+        OIDC_KEYCLOAK_SERVER_URL=OIDC_SERVER_URL,
+        OIDC_KEYCLOAK_CLIENT_ID=CLIENT_ID,
+        OIDC_KEYCLOAK_CLIENT_SECRET=CLIENT_SECRET,
+        **variables,
+    )
+
+
+def test_oidc_issuer_verified_email_does_not_sign_into_an_existing_account_by_default(
+    client, fake, providers_from_env
+):
+    existing = UserFactory(email="ada@example.com")
+    EmailAddress.objects.create(user=existing, email=existing.email, verified=True, primary=True)
+    _keycloak_from_env(providers_from_env)
+    fake.openid_connect(email="ada@example.com", email_verified=True)
+
+    response = client.get(fake.authorize(_start_login(client, KEYCLOAK)))
+
+    assert response.status_code == 409
+    assert "not allowed to sign into existing accounts" in response.content.decode()
+    assert not _signed_in_user(client).is_authenticated  # type: ignore[attr-defined]
+    assert not SocialAccount.objects.filter(user=existing).exists()
+
+
+def test_oidc_issuer_verified_email_signs_into_the_existing_account_when_allowed(
+    client, fake, providers_from_env
+):
+    existing = UserFactory(email="ada@example.com")
+    EmailAddress.objects.create(user=existing, email=existing.email, verified=True, primary=True)
+    _keycloak_from_env(providers_from_env, OIDC_KEYCLOAK_EMAIL_AUTHENTICATION="true")
+    fake.openid_connect(email="ada@example.com", email_verified=True)
+
+    client.get(fake.authorize(_start_login(client, KEYCLOAK)))
+
+    assert _signed_in_user(client) == existing
+    assert SocialAccount.objects.filter(user=existing, provider="keycloak").exists()
+
+
+def test_named_provider_email_authentication_can_be_turned_off(client, fake, providers_from_env):
+    existing = UserFactory(email="ada@example.com")
+    EmailAddress.objects.create(user=existing, email=existing.email, verified=True, primary=True)
+    providers_from_env(
+        GOOGLE_CLIENT_ID=CLIENT_ID,
+        GOOGLE_CLIENT_SECRET=CLIENT_SECRET,
+        GOOGLE_EMAIL_AUTHENTICATION="false",
+    )
+    fake.google(email="ada@example.com", email_verified=True)
+
+    response = client.get(fake.authorize(_start_login(client, GOOGLE)))
+
+    assert response.status_code == 409
+    assert not _signed_in_user(client).is_authenticated  # type: ignore[attr-defined]
+    assert not SocialAccount.objects.filter(user=existing).exists()
+
+
+@pytest.mark.parametrize(
+    ("provider", "name"),
+    [
+        (GOOGLE, "Ada Lovelace"),
+        (GITHUB, "The Octocat"),
+        (DISCORD, "Nelly"),
+        (MICROSOFT, "Megan Bowen"),
+        (KEYCLOAK, "Grace Hopper"),
+    ],
+    ids=lambda p: getattr(p, "provider_id", ""),
+)
+def test_sign_in_stores_the_provider_profile_name_on_the_user(client, fake, provider, name):
+    provider.answer_as(fake)(email="new@example.com")
+
+    client.get(fake.authorize(_start_login(client, provider)))
+
+    assert User.objects.get(email="new@example.com").name == name
 
 
 @by_id
