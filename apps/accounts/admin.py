@@ -11,21 +11,30 @@ from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_POST
 
 from . import services
+from .devices import device_description
 from .models import User
 
 
 class UserSessionInline(admin.TabularInline):
-    """The user's signed-in sessions, read-only; ending them is a button on the page."""
+    """The user's signed-in sessions, read-only; ending them is a button on the page.
+
+    Each row shows the device as people name it and, once, the raw user agent (for
+    telling apart two of the same browser)."""
 
     model = UserSession
-    fields = ("ip", "user_agent", "created_at", "last_seen_at")
+    fields = ("device", "user_agent", "created_at", "last_seen_at")
     readonly_fields = fields
     extra = 0
     can_delete = False
     verbose_name_plural = "Active sessions"
+    template = "admin/accounts/user/session_inline.html"
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    @admin.display(description="Device")
+    def device(self, obj: UserSession) -> str:
+        return device_description(user_agent=obj.user_agent, ip=obj.ip)
 
 
 @admin.register(User)

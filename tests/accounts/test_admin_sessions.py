@@ -11,6 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.accounts.factories import UserFactory
+from tests.accounts.user_agents import CHROME_LINUX
 
 pytestmark = pytest.mark.django_db
 
@@ -145,6 +146,20 @@ def test_user_change_page_shows_sessions_inline_and_the_end_button(
     assert "Phone/2.0" in page
     assert "AdminBrowser" not in page
     assert reverse("admin:accounts_user_end_sessions", args=[member.pk]) in page
+
+
+def test_user_change_page_names_each_session_device_and_its_user_agent_once(
+    admin_browser, member, password
+):
+    laptop = Client(headers={"user-agent": CHROME_LINUX})
+    sign_in(laptop, email=member.email, password=password)
+
+    response = admin_browser.get(reverse("admin:accounts_user_change", args=[member.pk]))
+
+    page = response.content.decode()
+    inline = page[page.index("Active sessions") :]
+    assert "Chrome on Linux, 127.0.0.1" in inline
+    assert inline.count(CHROME_LINUX) == 1
 
 
 def test_deactivating_a_user_in_the_admin_ends_their_sessions(

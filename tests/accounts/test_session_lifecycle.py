@@ -18,6 +18,7 @@ from django.test import Client
 from django.urls import reverse
 
 from apps.accounts import middleware
+from tests.accounts import user_agents as ua
 
 pytestmark = pytest.mark.django_db
 
@@ -163,7 +164,7 @@ def test_password_reset_by_emailed_link_ends_all_sessions(member, password, redi
 
 
 def test_sessions_page_lists_every_device_and_marks_the_current_one(member, password):
-    laptop, phone = device("Laptop/1.0"), device("Phone/2.0")
+    laptop, phone = device(ua.CHROME_LINUX), device(ua.SAFARI_IPHONE)
     laptop_key = sign_in(laptop, email=member.email, password=password)
     phone_key = sign_in(phone, email=member.email, password=password)
 
@@ -176,7 +177,7 @@ def test_sessions_page_lists_every_device_and_marks_the_current_one(member, pass
     current_badge = re.compile(r"<strong[^>]*>\s*Current\s*</strong>")
     marked = [row for row in rows if current_badge.search(row)]
     assert len(marked) == 1
-    assert "Phone/2.0" in marked[0]
+    assert "Safari on iOS" in marked[0]
 
 
 def test_sign_out_other_devices_ends_the_other_session_only(member, password, redis):

@@ -19,6 +19,7 @@ from djstripe.models import Customer
 from playwright.sync_api import Page, expect
 
 from apps.accounts.models import User
+from tests.accounts import user_agents as ua
 from tests.accounts.factories import UserFactory
 from tests.billing import stripe_builders as build
 
@@ -143,8 +144,8 @@ def sign_in(page: Page) -> None:
 def test_ending_another_session_signs_that_device_out_on_its_next_load(
     new_visitor, screenshot, member
 ):
-    laptop = new_visitor(user_agent="LaptopBrowser/1.0")
-    phone = new_visitor(user_agent="PhoneBrowser/2.0", width=390, height=844)
+    laptop = new_visitor(user_agent=ua.CHROME_LINUX)
+    phone = new_visitor(user_agent=ua.SAFARI_IPHONE, width=390, height=844)
     sign_in(laptop)
     sign_in(phone)
     screenshot(phone, "home-member-phone")
@@ -152,12 +153,12 @@ def test_ending_another_session_signs_that_device_out_on_its_next_load(
     screenshot(phone, "dashboard-phone")
 
     laptop.goto("/accounts/sessions/")
-    expect(laptop.get_by_role("row", name=re.compile("LaptopBrowser"))).to_contain_text("Current")
+    expect(laptop.get_by_role("row", name=re.compile("Chrome on Linux"))).to_contain_text("Current")
     screenshot(laptop, "sessions")
-    phone_row = laptop.get_by_role("row", name=re.compile("PhoneBrowser"))
+    phone_row = laptop.get_by_role("row", name=re.compile("Safari on iOS"))
     phone_row.get_by_role("button", name="Sign out").click()
     expect(laptop.get_by_role("status")).to_contain_text("That device is signed out")
-    expect(laptop.get_by_role("row", name=re.compile("PhoneBrowser"))).to_have_count(0)
+    expect(laptop.get_by_role("row", name=re.compile("Safari on iOS"))).to_have_count(0)
 
     phone.goto("/dashboard/")
     assert "/accounts/login/" in phone.url
