@@ -7,7 +7,7 @@ import pytest
 from django.conf import settings
 
 from apps.billing import services, webhooks
-from apps.billing.access import cache as access_cache
+from apps.core import user_cache
 from tests.billing import stripe_builders as build
 
 pytestmark = pytest.mark.django_db
@@ -15,15 +15,15 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def invalidations(monkeypatch) -> list[frozenset[int]]:  # type: ignore[no-untyped-def]
-    """Every call to the Access cache's invalidation (each one INCRs and fences)."""
+    """Every invalidation that reaches Redis (each one INCRs and fences)."""
     calls: list[frozenset[int]] = []
-    real = access_cache.invalidate
+    real = user_cache.invalidate
 
     def counting(user_ids: Any) -> None:
         calls.append(frozenset(user_ids))
         real(user_ids)
 
-    monkeypatch.setattr(access_cache, "invalidate", counting)
+    monkeypatch.setattr(user_cache, "invalidate", counting)
     return calls
 
 
