@@ -19,7 +19,7 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,33 +59,9 @@ class Timeline:
 
 
 def serve_fake_stripe(fake) -> ThreadingHTTPServer:  # type: ignore[no-untyped-def]
-    lock = threading.Lock()
+    from tests.billing.fake_stripe import serve_over_http
 
-    class Handler(BaseHTTPRequestHandler):
-        def _answer(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length).decode() if length else None
-            with lock:
-                text, status, headers = fake.request(
-                    self.command.lower(),
-                    f"http://127.0.0.1:{STRIPE_PORT}{self.path}",
-                    dict(self.headers),
-                    body,
-                )
-            self.send_response(status)
-            for name, value in {**headers, "Content-Type": "application/json"}.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(text.encode())
-
-        do_GET = do_POST = do_DELETE = _answer  # noqa: N815 - http.server's names
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", STRIPE_PORT), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+    return serve_over_http(fake, host="127.0.0.1", port=STRIPE_PORT, lock=threading.Lock())
 
 
 def members(count: int):  # type: ignore[no-untyped-def]

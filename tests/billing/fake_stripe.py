@@ -10,8 +10,10 @@ import copy
 import itertools
 import json
 import secrets
+import threading
 import time
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -243,3 +245,37 @@ class FakeStripe(stripe.HTTPClient):
         code = "resource_missing" if status == 404 else None
         body = {"error": {"type": kind, "message": message, "code": code}}
         return json.dumps(body), status, {"Request-Id": "req_fake"}
+
+
+def serve_over_http(
+    fake: FakeStripe, *, host: str, port: int, lock: threading.Lock
+) -> ThreadingHTTPServer:
+    """Serve `fake` as Stripe's API over HTTP, in a daemon thread, for processes that
+    reach Stripe by URL (gunicorn hosts in the soak and the multi-host tests). Every
+    request holds `lock`, which callers also take to change the fake's state."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length).decode() if length else None
+            with lock:
+                text, status, headers = fake.request(
+                    self.command.lower(),
+                    f"http://{host}:{port}{self.path}",
+                    dict(self.headers),
+                    body,
+                )
+            self.send_response(status)
+            for name, value in {**headers, "Content-Type": "application/json"}.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(text.encode())
+
+        do_GET = do_POST = do_DELETE = _answer  # noqa: N815 - http.server's names
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server

@@ -12,7 +12,6 @@ import json
 import os
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ from django.urls import reverse
 
 from apps.billing import services
 from apps.core import user_cache
-from tests.billing.fake_stripe import FakeStripe
+from tests.billing.fake_stripe import FakeStripe, serve_over_http
 from tests.multihost import harness
 from tests.multihost.revocations import Reader, Staller, Webhooks, run_trials, summary
 
@@ -53,27 +52,7 @@ def stripe_api(net, fake_stripe) -> Iterator[tuple[int, threading.Lock]]:  # typ
     lock = threading.Lock()
     port = harness.free_port(net.a.gateway)
 
-    class Handler(BaseHTTPRequestHandler):
-        def _answer(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length).decode() if length else None
-            with lock:
-                text, status, headers = fake_stripe.request(
-                    self.command.lower(), f"http://stripe{self.path}", dict(self.headers), body
-                )
-            self.send_response(status)
-            for name, value in {**headers, "Content-Type": "application/json"}.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(text.encode())
-
-        do_GET = do_POST = do_DELETE = _answer  # noqa: N815 - http.server's names
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer((net.a.gateway, port), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = serve_over_http(fake_stripe, host=net.a.gateway, port=port, lock=lock)
     yield port, lock
     server.shutdown()
     server.server_close()
