@@ -6,7 +6,7 @@ import pytest
 from allauth.usersessions.models import UserSession
 from django.urls import reverse
 
-from apps.accounts import middleware
+from apps.accounts import middleware, receivers
 from tests.reliability.conftest import sign_in, verified
 
 pytestmark = pytest.mark.django_db
@@ -14,17 +14,19 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def clock(monkeypatch):  # type: ignore[no-untyped-def]
-    """Moves the middleware's clock (only its own, not the process-wide `time.time`)."""
-    real_time = middleware.time.time
+    """A stopped clock for the session's timestamps, moved by hand: the login's stamp
+    (receivers) and the middleware's checks read it, not the process-wide `time.time`,
+    so a second ticking by on a slow machine cannot move the idle boundary."""
+    start = int(middleware.time.time())
     offset = SimpleNamespace(seconds=0)
-    monkeypatch.setattr(
-        middleware, "time", SimpleNamespace(time=lambda: real_time() + offset.seconds)
-    )
+    frozen = SimpleNamespace(time=lambda: start + offset.seconds)
+    monkeypatch.setattr(middleware, "time", frozen)
+    monkeypatch.setattr(receivers, "time", frozen)
     return offset
 
 
 @pytest.fixture
-def browser(client, user, password, settings):  # type: ignore[no-untyped-def]
+def browser(client, user, password, settings, clock):  # type: ignore[no-untyped-def]
     settings.SESSION_IDLE_TIMEOUT = 300
     assert sign_in(client, email=verified(user).email, password=password).status_code == 302
     return client
