@@ -10,8 +10,8 @@ from django.urls import reverse
 
 from apps.accounts.models import User
 from apps.billing import services
-from apps.billing.access import cache
 from apps.billing.access.resolver import access_compute, access_for_user
+from apps.core import state
 from apps.core.near_cache import near_cache
 from bench.fixtures import EMAIL, FAKE
 from tests.billing import stripe_builders as build
@@ -35,7 +35,7 @@ def access_resolver() -> dict[str, str]:
     miss = _per_call_us(lambda: access_compute(user.pk), 300)
 
     def invalidate_then_resolve() -> None:
-        cache.invalidate([user.pk])
+        state.invalidate([state.user(user.pk)])
         access_for_user(user)
 
     cold = _per_call_us(invalidate_then_resolve, 300)

@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 
 from apps.billing.access.gating import access_required
-from apps.core import user_cache
+from apps.core import state
 from apps.core.near_cache import near_cache
 
 PAGE = "<!doctype html><title>Reports</title><main><h1>Reports</h1>" + "<p>member content</p>" * 20
@@ -32,7 +32,7 @@ def gated(request: HttpRequest) -> HttpResponse:
 
 def gated_miss(request: HttpRequest) -> HttpResponse:
     """Tollgate right after an invalidation: every request recomputes from Postgres."""
-    user_cache.invalidate([int(request.session[SESSION_KEY])])
+    state.invalidate([state.user(int(request.session[SESSION_KEY]))])
     return gated(request)
 
 

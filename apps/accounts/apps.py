@@ -9,6 +9,9 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        from . import receivers
+        from apps.core import state
+
+        from . import identity, receivers
 
         receivers.connect()
+        state.register(identity.SLOT)

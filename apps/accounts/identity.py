@@ -3,8 +3,9 @@
 Django's AuthenticationMiddleware loads the user row on every request (about 1 ms
 of ORM work, most of a gated page's cost). Here a small snapshot of the user (id,
 email, name, flags and the session auth hash Django verifies; never the password
-hash) is cached in the user's slot of apps.core.user_cache and fetched in the same
-MGET as their Access. It is invalidated whenever the user row changes (receivers.py).
+hash) is cached in the user's slot of the access-state layer (apps/core/state/) and
+read in the request's one snapshot, with the session and the Access. It is invalidated
+whenever the user row changes (receivers.py).
 
 Whenever the snapshot cannot vouch for the session (no snapshot, hash mismatch,
 secret key rotation, Redis down), Django's own `get_user` decides, unchanged.
@@ -19,10 +20,8 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import DEFERRED
 from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
-from redis.exceptions import RedisError
 
-from apps.core import user_cache
-from apps.core.redis_outage import redis_outage
+from apps.core import state
 
 from .models import User
 
@@ -30,7 +29,6 @@ SLOT = "user"
 # Loaded from the snapshot; every other field is deferred and loads from Postgres
 # only if something reads it (a save() then writes only these fields).
 FIELDS = ("id", "email", "name", "is_active", "is_staff", "is_superuser")
-ACCESS_PREFETCH = "_tollgate_access_prefetch"
 
 
 def snapshot_of(user: User) -> dict[str, Any]:
@@ -70,47 +68,21 @@ def get_user(request: HttpRequest) -> User | AnonymousUser:
     user_id, backend, session_hash = identity
     if backend not in settings.AUTHENTICATION_BACKENDS:
         return auth.get_user(request)
-    prefetch = getattr(request.session, "prefetch", None)
-    if prefetch is not None and prefetch.user_id == user_id:
-        generation, slots = prefetch.generation, prefetch.slots  # came with the session
-    else:
-        if not redis_outage.should_try():
-            return auth.get_user(request)
-        try:
-            generation, slots = user_cache.read(user_id, [SLOT, "access"])
-        except RedisError as exc:
-            redis_outage.failed(exc)
-            return auth.get_user(request)
-    redis_outage.succeeded()
-    snapshot = slots[SLOT]
+    snapshot = state.for_request(request, user_id)
+    cached = snapshot.get(SLOT)
     if (
-        snapshot is not None
+        cached is not None
         and session_hash
-        and constant_time_compare(session_hash, snapshot["auth_hash"])
+        and constant_time_compare(session_hash, cached["auth_hash"])
     ):
-        if not snapshot["is_active"]:
+        if not cached["is_active"]:
             return AnonymousUser()  # as ModelBackend.get_user does for inactive users
-        user = user_from_snapshot(snapshot)
+        user = user_from_snapshot(cached)
     else:
         loaded = auth.get_user(request)  # Django verifies (and rotates) the session hash
         if not isinstance(loaded, User):
             return loaded
         user = loaded
-        _store(user, generation=generation)
+        snapshot.put(SLOT, snapshot_of(user), ttl=state.VALUE_TTL_CEILING)
     user.backend = backend  # type: ignore[attr-defined]  # as django.contrib.auth.login sets it
-    # The Access came back in the same MGET; the Access resolver uses it, not Redis.
-    setattr(user, ACCESS_PREFETCH, (generation, slots["access"]))
     return user
-
-
-def _store(user: User, *, generation: int) -> None:
-    try:
-        user_cache.write(
-            user.pk,
-            SLOT,
-            snapshot_of(user),
-            generation=generation,
-            ttl=user_cache.VALUE_TTL_CEILING,
-        )
-    except RedisError as exc:
-        redis_outage.failed(exc)

@@ -15,7 +15,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from apps.core import user_cache
+from apps.core import state
 from apps.core.errors import ApplicationError
 
 from .models import User
@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 class SignOutNotConfirmedError(ApplicationError):
     """The sessions are gone from Postgres, but Redis did not take the invalidation yet.
 
-    It is owed durably and paid as soon as Redis answers (apps/core/user_cache.py), so
+    It is owed durably and paid as soon as Redis answers (apps/core/state/), so
     the sign-out completes by itself; trying again pays it now.
     """
 
@@ -34,9 +34,9 @@ class SignOutNotConfirmedError(ApplicationError):
 def sessions_end_all(*, user: User, keep_session_key: str | None = None) -> int:
     """End every session of `user` on the server (except `keep_session_key`).
 
-    Each session's Postgres row is deleted and the user's generation moves, so its
-    cookie is anonymous on the very next request, on any device, whatever became of
-    its copy in Redis. Returns how many sessions were ended; raises
+    Each session's Postgres row is deleted and its generation moves, so its cookie is
+    anonymous on the very next request, on any device, whatever became of its copy in
+    Redis. Returns how many sessions were ended; raises
     SignOutNotConfirmedError when Redis could not confirm it yet.
     """
     with transaction.atomic():
@@ -71,7 +71,7 @@ def session_end(*, user: User, user_session_id: int) -> str | None:
 def _confirm_ended(*, user_id: int) -> None:
     """Pay what an ended session still owes Redis, or say that it is not confirmed."""
     try:
-        user_cache.owed_pay(user_ids=[user_id])
+        state.owed_pay(user_id=user_id)
     except RedisError as exc:
         raise SignOutNotConfirmedError(
             "Signed out here, but not confirmed everywhere yet: our session store is not "
@@ -85,7 +85,7 @@ def identity_invalidate(*, user_id: int) -> None:
 
     Owed durably in the same transaction: a Redis failure delays it, never loses it.
     """
-    user_cache.invalidate_after_commit([user_id], raise_errors=False)
+    state.invalidate_after_commit([state.user(user_id)], raise_errors=False)
 
 
 def session_rekey_for_user(*, request: HttpRequest) -> None:

@@ -1,35 +1,33 @@
 """Sessions: Django's `cached_db` store, with keys that name their user.
 
 A signed-in session's key starts with its user's id (`<id>-<random>`). Loading such a
-session fetches, in the same Redis MGET, the user's cache generation, identity
-snapshot and Access (apps/core/user_cache.py), so a gated page costs one round trip.
-The id in the key is a hint, never trusted: apps/accounts/identity.py uses the
-prefetch only when the session's own data names the same user. At least 32 random
-characters follow the id, as in Django's own keys.
+session reads the access-state snapshot (apps/core/state/snapshot.py): in one MGET the
+session's copy, the user's generation, identity snapshot and Access, so a gated page
+costs one round trip. The id in the key is a hint, never trusted: apps/accounts/identity.py
+uses the snapshot only when the session's own data names the same user. At least 32
+random characters follow the id, as in Django's own keys.
 
-Such a session's copy in Redis carries the user's generation (`{"g": ..., "s": data}`)
-and is read only under the generation fetched with it. Ending a session deletes its
-Postgres row and bumps the generation (owed durably, apps/core/user_cache.py), so a
-copy whose DEL was lost, failed, or raced a concurrent request never outlives the
-Postgres truth: the next read misses, goes to Postgres, and finds nothing.
+Such a session is a subject of its own (apps/core/state/subjects.py): its copy in Redis
+is read only under the generation of its user and of itself, both fetched with it.
+Ending a session deletes its Postgres row and moves the session's generation (owed
+durably), so a copy whose DEL was lost, failed, or raced a concurrent request never
+outlives the Postgres truth: the next read misses, goes to Postgres, and finds nothing.
+Ending one device leaves the other devices' cached identity and Access in place.
+
+Anonymous sessions (keys that name nobody) are Django's `cached_db`, unchanged.
 """
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS
 from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
 from django.contrib.sessions.backends.db import SessionStore as DBStore
 from django.utils.crypto import get_random_string
 from django_redis.serializers.base import BaseSerializer
-from redis.exceptions import RedisError
 
-from apps.core import user_cache
-from apps.core.near_cache import near_cache
-from apps.core.redis_outage import redis_outage
+from apps.core import state
 
 KEY_LENGTH = 40  # the database column's size
 RANDOM_LENGTH = 32
@@ -49,22 +47,13 @@ class SessionSerializer(BaseSerializer):
         return json.loads(value)
 
 
-@dataclass(frozen=True)
-class Prefetch:
-    """What the session's MGET brought back for its user."""
-
-    user_id: int
-    generation: int
-    slots: dict[str, Any]
-
-
 def user_id_of(session_key: str | None) -> int | None:
     prefix, dash, _ = (session_key or "").partition("-")
     return int(prefix) if dash and prefix.isdigit() else None
 
 
 class SessionStore(CachedDBStore):
-    prefetch: Prefetch | None = None
+    snapshot: state.Snapshot | None = None  # read with the session (user-named keys only)
 
     def _get_new_session_key(self) -> str:
         user_id = getattr(self, "_session_cache", {}).get(SESSION_KEY)
@@ -78,107 +67,49 @@ class SessionStore(CachedDBStore):
             if not self.exists(key):
                 return key
 
+    def exists(self, session_key: str) -> bool:
+        if user_id_of(session_key) is None:
+            return bool(super().exists(session_key))
+        return bool(DBStore.exists(self, session_key))  # Postgres has every session
+
     def load(self) -> dict[str, Any]:
         user_id = user_id_of(self.session_key)
-        if user_id is None or not _same_redis():
+        if user_id is None or self.session_key is None:
             return super().load()  # anonymous sessions: Django's cached_db as it is
-        if not redis_outage.should_try():
-            return self._load_from_db(generation=None)
-        try:
-            generation, slots, (raw,) = user_cache.read_with(
-                user_id, user_cache.SLOTS, also=[self._redis_key(self.session_key)]
-            )
-        except RedisError as exc:
-            redis_outage.failed(exc)
-            return self._load_from_db(generation=None)
-        self.prefetch = Prefetch(user_id=user_id, generation=generation, slots=slots)
-        data = self._accept(raw, generation)
-        return data if data is not None else self._load_from_db(generation=generation)
-
-    def _accept(self, raw: bytes | None, generation: int) -> dict[str, Any] | None:
-        """The session data if Redis holds it under `generation`, else None."""
-        if raw is None:
-            return None
-        try:
-            copy = self._cache.client.decode(raw)  # type: ignore[attr-defined]
-        except ValueError:  # e.g. written by an older serializer: Postgres has it too
-            return None
-        if not isinstance(copy, dict) or copy.get("g") != generation:
-            return None  # written before the user's last revocation (or in another format)
-        data: dict[str, Any] = copy["s"]
-        return data
-
-    def _load_from_db(self, *, generation: int | None) -> dict[str, Any]:
-        """Postgres has the durable copy; put it back into Redis under `generation`."""
-        row = self._get_session_from_db()  # type: ignore[attr-defined]
+        self.snapshot = state.read(user_id, session_key=self.session_key)
+        if self.snapshot.session_data is not None:
+            return self.snapshot.session_data
+        row = self._get_session_from_db()  # type: ignore[attr-defined]  # not in the stubs
         if row is None:
             return {}
         data: dict[str, Any] = self.decode(row.session_data)
-        if generation is not None:
-            self._write_copy(
-                data, generation=generation, timeout=self.get_expiry_age(expiry=row.expire_date)
-            )
-            self._forget_copy(self.session_key)
+        # Postgres has the durable copy; Redis gets one back under the generations read.
+        self.snapshot.put_session(data, ttl=self.get_expiry_age(expiry=row.expire_date))
         return data
 
     def save(self, must_create: bool = False) -> None:
         user_id = user_id_of(self.session_key)
-        if user_id is None or not _same_redis():
+        if user_id is None or self.session_key is None:
             super().save(must_create)
-        else:
-            DBStore.save(self, must_create)  # the durable copy first, as cached_db does
-            data: dict[str, Any] = self._session  # type: ignore[attr-defined]
-            generation = self._generation(user_id)
-            self._write_copy(data, generation=generation, timeout=self.get_expiry_age())
-        self._forget_copy(self.session_key)
-
-    def _generation(self, user_id: int) -> int | None:
-        """The generation to write this session's copy under (None: write no copy)."""
-        if self.prefetch is not None and self.prefetch.user_id == user_id:
-            return self.prefetch.generation  # older is safe: a newer one only rejects it
-        try:
-            return user_cache.generation(user_id)
-        except RedisError as exc:
-            redis_outage.failed(exc)
-            return None
-
-    def _write_copy(self, data: dict[str, Any], *, generation: int | None, timeout: int) -> None:
-        if generation is None or self.session_key is None:
             return
-        copy = {"g": generation, "s": data}
-        self._cache.set(self.cache_key_prefix + self.session_key, copy, timeout)  # type: ignore[attr-defined]
+        DBStore.save(self, must_create)  # the durable copy first, as cached_db does
+        snapshot = self.snapshot
+        if snapshot is None or snapshot.session != state.session(user_id, self.session_key):
+            snapshot = state.read(user_id, session_key=self.session_key)
+        # Under the generations read before this save; if either moved since, this copy
+        # is refused and the next read goes to Postgres. Fenced, so the next request (a
+        # signed-out device's, say) sees the change on any worker.
+        snapshot.put_session(dict(self.items()), ttl=self.get_expiry_age(), fence=True)
 
     def delete(self, session_key: str | None = None) -> None:
         session_key = session_key or self.session_key
-        super().delete(session_key)  # Postgres, then a DEL whose failure is swallowed
         user_id = user_id_of(session_key)
-        if user_id is not None:
-            # What makes the end stick whatever became of that DEL: the user's
-            # generation moves, so no copy written before it is read again.
-            user_cache.invalidate_after_commit([user_id], raise_errors=False)
-        self._forget_copy(session_key)
-
-    def _redis_key(self, session_key: str | None) -> str:
-        return str(self._cache.client.make_key(self.cache_key_prefix + (session_key or "")))  # type: ignore[attr-defined]
-
-    def _forget_copy(self, session_key: str | None) -> None:
-        """This process just wrote the session to Redis: drop its near-cache copy now,
-        and wait until every other thread's copy is invalid too, so the next request
-        (a signed-out device's, say) sees the change on any worker
-        (apps/core/near_cache.py)."""
-        if user_id_of(session_key) is None:
-            return  # only sessions that name their user are read through the near cache
-        near_cache().evict([self._redis_key(session_key)])
-        if not redis_outage.should_try():
-            return  # Redis just failed: the write was skipped, and so is its fence
-        try:
-            near_cache().fence()
-        except RedisError as exc:  # the write itself was ignored too; Postgres has it
-            redis_outage.failed(exc)
-
-
-def _same_redis() -> bool:
-    """One MGET needs the sessions and the user cache on the same Redis database."""
-    caches = settings.CACHES
-    alias = settings.SESSION_CACHE_ALIAS
-    return bool(caches[alias]["LOCATION"] == caches["default"]["LOCATION"])
+        if user_id is None or session_key is None:
+            super().delete(session_key)
+            return
+        DBStore.delete(self, session_key)
+        ended = state.session(user_id, session_key)
+        state.discard([ended])  # the copy goes now, as cached_db's DEL
+        # What makes the end stick whatever becomes of any copy: the session's
+        # generation moves after commit, so no copy written before it is read again.
+        state.invalidate_after_commit([ended], raise_errors=False)

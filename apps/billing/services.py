@@ -14,7 +14,7 @@ from django.utils import timezone
 from djstripe.models import Customer, Price, Product, Session, Subscription, WebhookEndpoint
 
 from apps.accounts.models import User
-from apps.core import user_cache
+from apps.core import state
 from apps.core.errors import ApplicationError
 
 from . import checkout, selectors, stripe_api
@@ -26,10 +26,10 @@ def access_invalidate(*, user_ids: Iterable[int | None]) -> None:
     """Drop these users' cached Access once the current transaction commits.
 
     Run after commit so no request can re-cache the old rows, and owed durably in the
-    same transaction (apps/core/user_cache.py), so a Redis failure delays it but never
+    same transaction (apps/core/state/), so a Redis failure delays it but never
     loses it; the failure also raises, so a webhook answers 5xx and Stripe retries.
     """
-    user_cache.invalidate_after_commit(user_ids)
+    state.invalidate_after_commit(state.user(int(uid)) for uid in user_ids if uid)
 
 
 def customer_ensure(*, user: User) -> Customer:

@@ -3,7 +3,7 @@
 A change that can revoke access (a webhook's rows, a user row, an ended session)
 writes an `OwedInvalidation` in its own transaction. After commit the generation in
 Redis is bumped and the row deleted. When Redis fails at that moment the row stays,
-and apps/core/user_cache.py pays it before any cached value is trusted again, so an
+and apps/core/state/ pays it before any cached value is trusted again, so an
 invalidation that would have closed access is never lost, only delayed.
 """
 
@@ -11,7 +11,7 @@ from django.db import models
 
 
 class OwedInvalidation(models.Model):
-    """One subject ("user:42") whose cached values must be invalidated in Redis."""
+    """A subject ("user:42", "session:42:<digest>") whose cached values must be invalidated."""
 
     subject = models.CharField(max_length=64, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -9,7 +9,7 @@ message on that same connection whenever one of those keys changes (SET, DEL, IN
 expiry, FLUSHDB). Before every read the connection's pending pushes are drained, so a
 read never serves a key that Redis has already reported changed.
 
-Why that is enough for "revocation is instant" (DESIGN.md, "The Access cache"):
+Why that is enough for "revocation is instant" (docs/architecture.md, "The near cache"):
 Redis queues the invalidation while it runs the writer's command and writes it to
 this connection's socket in the same event-loop turn as the writer's reply, but not
 necessarily first: under CPU pressure Redis can be descheduled between the two
@@ -69,14 +69,13 @@ _PUSH = object()  # what the push handler returns, to tell pushes from replies
 class _Thread:
     """One thread's tracking connection and the copies it vouches for."""
 
-    def __init__(self, pool: ConnectionPool, on_invalidate: Any) -> None:
+    def __init__(self, pool: ConnectionPool) -> None:
         self.pid = os.getpid()
         self.copies: OrderedDict[str, Value] = OrderedDict()
         self.proven_at = float("-inf")  # when the last reply's request was sent
         self.probes: deque[float] = deque()  # when each PING still unanswered was sent
         self.conn = pool.make_connection()
         self.conn.register_connect_callback(self._on_connect)
-        self._on_invalidate = on_invalidate
 
     def _on_connect(self, conn: Any) -> None:
         # A (re)connect may have missed pushes: nothing cached before it is trusted.
@@ -95,7 +94,6 @@ class _Thread:
         else:
             for key in keys:
                 self.copies.pop(key.decode() if isinstance(key, bytes) else key, None)
-        self._on_invalidate()
         return _PUSH
 
     def forget(self) -> None:
@@ -129,18 +127,14 @@ class NearCache:
         self.max_keys = max_keys
         self.liveness = liveness
         self._local = threading.local()
-        self.invalidations = 0  # pushes received, for tests and the benchmark
         self.unsupported = False
 
     def _thread(self) -> _Thread:
         state: _Thread | None = getattr(self._local, "state", None)
         if state is None or state.pid != os.getpid():  # first use, or a forked worker
-            state = _Thread(self._pool, self._count_invalidation)
+            state = _Thread(self._pool)
             self._local.state = state
         return state
-
-    def _count_invalidation(self) -> None:
-        self.invalidations += 1
 
     def mget(self, keys: list[str]) -> list[Value]:
         """The keys' values, from this thread's copies when Redis vouches for them."""
@@ -201,13 +195,6 @@ class NearCache:
             copies.popitem(last=False)
         return values
 
-    def sync(self) -> None:
-        """One round trip on this thread's connection: when it returns, every
-        invalidation Redis sent before it has been applied (as for the next request)."""
-        state = self._thread()
-        if state.conn.is_connected:
-            state.round_trip("PING")
-
     def fence(self) -> None:
         """After a revoking write: return only once Redis has written its invalidation
         to every tracking connection (its answer to this comes a turn later). Threads
@@ -232,14 +219,9 @@ class NearCache:
 class Passthrough:
     """REDIS_NEAR_CACHE=off: every read is an MGET through django-redis's pool."""
 
-    invalidations = 0
-
     def mget(self, keys: list[str]) -> list[Value]:
         values: list[Value] = get_redis_connection("default").mget(keys)
         return values
-
-    def sync(self) -> None:
-        pass
 
     def fence(self) -> None:
         pass  # every read goes to Redis: nothing to wait for

@@ -149,7 +149,7 @@ CACHES = {
 REDIS_NEAR_CACHE = env.bool("REDIS_NEAR_CACHE", default=True)
 REDIS_NEAR_CACHE_MAX_KEYS = env.int("REDIS_NEAR_CACHE_MAX_KEYS", default=20_000)
 REDIS_NEAR_CACHE_LIVENESS = env.float("REDIS_NEAR_CACHE_LIVENESS", default=0.1)
-# An invalidation Redis failed to take is owed in Postgres (apps/core/user_cache.py). A
+# An invalidation Redis failed to take is owed in Postgres (apps/core/state/invalidation.py). A
 # process that saw the failure pays it before trusting Redis again; every other process
 # looks for owed ones this often (seconds; 0 = before every cached read, one query each).
 REDIS_REPLAY_INTERVAL = env.float("REDIS_REPLAY_INTERVAL", default=1.0)

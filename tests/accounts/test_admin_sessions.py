@@ -6,12 +6,12 @@ from allauth.account.models import EmailAddress
 from allauth.usersessions.models import UserSession
 from django.conf import settings
 from django.contrib.sessions.models import Session
-from django.core.cache import caches
 from django.test import Client
 from django.urls import reverse
 
 from tests.accounts.factories import UserFactory
 from tests.accounts.user_agents import CHROME_LINUX
+from tests.state_helpers import session_copy_key
 
 pytestmark = pytest.mark.django_db
 
@@ -34,8 +34,7 @@ def visitor(client: Client):  # type: ignore[no-untyped-def]
 
 def session_exists(redis, session_key: str) -> bool:  # type: ignore[no-untyped-def]
     """Whether any server-side copy of the session is left (Redis or Postgres)."""
-    cache = caches[settings.SESSION_CACHE_ALIAS]
-    key = cache.make_key(f"django.contrib.sessions.cached_db{session_key}")  # type: ignore[attr-defined]
+    key = session_copy_key(session_key)
     in_postgres = Session.objects.filter(session_key=session_key).exists()
     return bool(redis.exists(key)) or in_postgres
 

@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 
 from apps.accounts import identity
-from apps.core import user_cache
+from apps.core import state
 from apps.core.near_cache import near_cache
 
 pytestmark = pytest.mark.django_db
@@ -73,7 +73,7 @@ def test_snapshot_user_loads_other_fields_lazily_and_saves_only_its_own(
 
 
 def _snapshot_cached(user_id: int) -> bool:
-    return user_cache.read(user_id, ["user"])[1]["user"] is not None
+    return state.read(user_id).get("user") is not None
 
 
 @pytest.mark.parametrize(
@@ -124,9 +124,8 @@ def test_password_change_elsewhere_signs_this_session_out(
 
 def test_a_stale_snapshot_with_an_old_auth_hash_cannot_vouch_for_a_session(client, paying_member):
     """Even if a snapshot survived, a mismatching hash falls back to Django's own check."""
-    generation, _ = user_cache.read(paying_member.pk, ["user"])
     forged = identity.snapshot_of(paying_member) | {"auth_hash": "not-the-session-hash"}
-    user_cache.write(paying_member.pk, "user", forged, generation=generation, ttl=60)
+    state.read(paying_member.pk).put("user", forged, ttl=60)
     response = client.get(reverse("api_session"))
     assert response.status_code == 200  # Django verified the real hash from Postgres
     assert _snapshot_cached(paying_member.pk)

@@ -15,7 +15,6 @@ from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount
 from django.conf import settings as django_settings
 from django.core import mail
-from django.core.cache import caches
 from django.test import Client
 from django.urls import reverse
 
@@ -33,6 +32,7 @@ from tests.accounts.oauth_fakes import (
     UnexpectedRequestError,
     install,
 )
+from tests.state_helpers import session_copy_key
 
 pytestmark = pytest.mark.django_db
 
@@ -155,8 +155,7 @@ def _signed_in_user(client: Client) -> object:
 
 def _session_in_redis(client: Client, redis) -> bool:  # type: ignore[no-untyped-def]
     session_key = client.cookies[django_settings.SESSION_COOKIE_NAME].value
-    cache = caches[django_settings.SESSION_CACHE_ALIAS]
-    redis_key = cache.make_key(f"django.contrib.sessions.cached_db{session_key}")  # type: ignore[attr-defined]
+    redis_key = session_copy_key(session_key)
     return bool(redis.exists(redis_key))
 
 

@@ -13,12 +13,12 @@ from allauth.usersessions.models import UserSession
 from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.core import mail
-from django.core.cache import caches
 from django.test import Client
 from django.urls import reverse
 
 from apps.accounts import middleware
 from tests.accounts import user_agents as ua
+from tests.state_helpers import session_copy_key
 
 pytestmark = pytest.mark.django_db
 
@@ -60,8 +60,7 @@ def client_with_cookie(session_key: str) -> Client:
 
 
 def in_redis(redis, session_key: str) -> bool:  # type: ignore[no-untyped-def]
-    cache = caches[settings.SESSION_CACHE_ALIAS]
-    key = cache.make_key(f"django.contrib.sessions.cached_db{session_key}")  # type: ignore[attr-defined]
+    key = session_copy_key(session_key)
     return bool(redis.exists(key))
 
 

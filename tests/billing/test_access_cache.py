@@ -14,8 +14,11 @@ from django.utils import timezone
 from apps.billing.access import cache, resolver
 from apps.billing.access.resolver import access_for_user
 from apps.billing.access.rules import Access
+from apps.core import state
 from apps.core.near_cache import near_cache
 from apps.core.redis_outage import RedisOutage
+from apps.core.state import guard
+from tests.state_helpers import access_key, generation_key
 
 pytestmark = pytest.mark.django_db
 
@@ -32,8 +35,22 @@ PRO = Access(
 def outage(monkeypatch) -> RedisOutage:
     """A fresh outage tracker, so no test inherits another's "Redis is down"."""
     fresh = RedisOutage()
-    monkeypatch.setattr(resolver, "redis_outage", fresh)
+    monkeypatch.setattr(guard, "redis_outage", fresh)
     return fresh
+
+
+def read(user_id: int, *, now: datetime) -> tuple[Access | None, int | None]:
+    """(the cached Access or None, the generation a recomputed value is written under)."""
+    snapshot = state.read(user_id)
+    return cache.accept(snapshot.get(cache.SLOT), now=now), snapshot.generation
+
+
+def write(snapshot: state.Snapshot, access: Access, *, now: datetime) -> None:
+    snapshot.put(cache.SLOT, access.as_json(), ttl=cache.ttl_for(access, now=now))
+
+
+def invalidate(user_id: int) -> None:
+    state.invalidate([state.user(user_id)])
 
 
 def djstripe_queries(captured: CaptureQueriesContext) -> list[str]:
@@ -63,27 +80,27 @@ def test_cache_hit_is_at_most_one_mget_and_no_sql(user, subscribe, redis_round_t
 
 def test_value_under_an_older_generation_is_a_miss(user, redis):
     now = timezone.now()
-    cache.write(user.pk, PRO, generation=0, now=now)
-    assert cache.read(user.pk, now=now) == (PRO, 0)
+    write(state.read(user.pk), PRO, now=now)
+    assert read(user.pk, now=now) == (PRO, 0)
 
-    redis.incr(cache.generation_key(user.pk))  # value left in place on purpose
-    near_cache().sync()  # its invalidation push, as any later read sees it
+    redis.incr(generation_key(user.pk))  # value left in place on purpose
+    near_cache().fence()  # its invalidation push, as any later read sees it
 
-    assert cache.read(user.pk, now=now) == (None, 1)
+    assert read(user.pk, now=now) == (None, 1)
 
 
 def test_invalidate_increments_the_generation_and_deletes_the_value(user, redis):
     now = timezone.now()
-    cache.write(user.pk, PRO, generation=0, now=now)
+    write(state.read(user.pk), PRO, now=now)
 
-    cache.invalidate([user.pk])
+    invalidate(user.pk)
 
-    assert redis.get(cache.value_key(user.pk)) is None
-    assert int(redis.get(cache.generation_key(user.pk))) == 1
+    assert redis.get(access_key(user.pk)) is None
+    assert int(redis.get(generation_key(user.pk))) == 1
     # The generation outlives any value written under it.
-    assert redis.ttl(cache.generation_key(user.pk)) > cache.VALUE_TTL_CEILING
-    cache.invalidate([user.pk, user.pk])
-    assert int(redis.get(cache.generation_key(user.pk))) == 2
+    assert redis.ttl(generation_key(user.pk)) > state.VALUE_TTL_CEILING
+    state.invalidate([state.user(user.pk), state.user(user.pk)])
+    assert int(redis.get(generation_key(user.pk))) == 2
 
 
 @pytest.mark.parametrize("seconds_left", [90, 30 * 24 * 3600])
@@ -91,28 +108,29 @@ def test_ttl_is_capped_by_valid_until_and_by_one_hour(user, redis, seconds_left)
     now = timezone.now()
     access = Access(status="active", plan="pro", valid_until=now + timedelta(seconds=seconds_left))
 
-    cache.write(user.pk, access, generation=0, now=now)
+    write(state.read(user.pk), access, now=now)
 
-    ttl = redis.ttl(cache.value_key(user.pk))
-    assert 0 < ttl <= min(seconds_left, cache.VALUE_TTL_CEILING)
+    ttl = redis.ttl(access_key(user.pk))
+    assert 0 < ttl <= min(seconds_left, state.VALUE_TTL_CEILING)
 
 
 def test_free_access_without_valid_until_gets_the_ceiling_ttl(user, redis):
-    cache.write(user.pk, Access(status="free"), generation=0, now=timezone.now())
+    write(state.read(user.pk), Access(status="free"), now=timezone.now())
 
-    assert 0 < redis.ttl(cache.value_key(user.pk)) <= cache.VALUE_TTL_CEILING
+    assert 0 < redis.ttl(access_key(user.pk)) <= state.VALUE_TTL_CEILING
 
 
 def test_write_racing_an_invalidation_is_never_read_back(user, redis):
     now = timezone.now()
-    cached, generation = cache.read(user.pk, now=now)  # a request misses...
+    snapshot = state.read(user.pk)  # a request misses...
+    cached = cache.accept(snapshot.get(cache.SLOT), now=now)
     assert cached is None
     stale = PRO  # ...computes from the rows as they were...
-    cache.invalidate([user.pk])  # ...a webhook commits meanwhile...
-    cache.write(user.pk, stale, generation=generation, now=now)  # ...and it writes late.
+    invalidate(user.pk)  # ...a webhook commits meanwhile...
+    write(snapshot, stale, now=now)  # ...and it writes late.
 
-    assert redis.get(cache.value_key(user.pk)) is not None  # the late write landed...
-    assert cache.read(user.pk, now=now)[0] is None  # ...and no read accepts it
+    assert redis.get(access_key(user.pk)) is not None  # the late write landed...
+    assert read(user.pk, now=now)[0] is None  # ...and no read accepts it
 
 
 def test_invalidation_during_compute_does_not_leave_a_stale_grant(
@@ -127,14 +145,14 @@ def test_invalidation_during_compute_does_not_leave_a_stale_grant(
         from apps.billing import services
 
         services.subscription_sync(data=fake_stripe.get(sub["id"]))
-        cache.invalidate([user_id])  # what the webhook's on_commit does
+        invalidate(user_id)  # what the webhook's on_commit does
         return before
 
     monkeypatch.setattr(resolver, "access_compute", compute_while_a_webhook_lands)
     assert access_for_user(user).has("reports")  # the in-flight request saw the old rows
 
     monkeypatch.setattr(resolver, "access_compute", real_compute)
-    assert redis.get(cache.value_key(user.pk)) is not None  # the stale grant was written
+    assert redis.get(access_key(user.pk)) is not None  # the stale grant was written
     after = access_for_user(user)
 
     assert not after.has("reports")
@@ -163,10 +181,10 @@ def test_cancel_at_period_end_denies_after_the_period_without_a_webhook(
 def test_cached_value_past_its_valid_until_is_not_accepted(user):
     now = timezone.now()
     ending = Access(status="active", plan="pro", valid_until=now + timedelta(seconds=30))
-    cache.write(user.pk, ending, generation=0, now=now)  # Redis still holds it for 30 s
+    write(state.read(user.pk), ending, now=now)  # Redis still holds it for 30 s
 
-    assert cache.read(user.pk, now=now)[0] == ending
-    assert cache.read(user.pk, now=now + timedelta(seconds=31))[0] is None
+    assert read(user.pk, now=now)[0] == ending
+    assert read(user.pk, now=now + timedelta(seconds=31))[0] is None
 
 
 # --- Redis unreachable ----------------------------------------------------------------
@@ -244,21 +262,16 @@ def test_redis_error_on_read_falls_back_to_postgres(user, subscribe, redis, monk
 
 
 def test_a_value_in_an_older_shape_is_a_miss_not_an_error(user):
-    from apps.core import user_cache
-
     old = {"s": "active", "p": "pro", "f": ["reports"], "u": None, "c": False, "i": False}
-    user_cache.write(user.pk, cache.SLOT, old, generation=0, ttl=60)
+    state.read(user.pk).put(cache.SLOT, old, ttl=60)
 
-    assert cache.read(user.pk, now=timezone.now()) == (None, 0)
+    assert read(user.pk, now=timezone.now()) == (None, 0)
 
 
 def test_the_cache_stores_the_access_codec_shape(user):
-    from apps.core import user_cache
-
     now = timezone.now()
-    cache.write(user.pk, PRO, generation=0, now=now)
+    write(state.read(user.pk), PRO, now=now)
 
-    _, slots = user_cache.read(user.pk, [cache.SLOT])
-    stored = {k: v for k, v in (slots[cache.SLOT] or {}).items() if k != "g"}
+    stored = {k: v for k, v in (state.read(user.pk).get(cache.SLOT) or {}).items() if k != "g"}
     assert stored == PRO.as_json()
-    assert cache.read(user.pk, now=now) == (PRO, 0)
+    assert read(user.pk, now=now) == (PRO, 0)

@@ -13,9 +13,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from djstripe.models import Subscription
 
-from apps.billing.access import cache
 from apps.billing.access.gating import access_required
 from apps.billing.access.rules import Access
+from apps.core import state
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +50,7 @@ def test_gated_page_on_a_warm_cache_makes_no_sql_for_the_access_decision(
     subscribe("pro_monthly")
     client.force_login(user)
     assert client.get(reverse("web:reports")).status_code == 200  # warms the caches
-    cache.invalidate([user.pk])
+    state.invalidate([state.user(user.pk)])
     with CaptureQueriesContext(connection) as cold:
         assert client.get(reverse("web:reports")).status_code == 200
     cold_queries = cold.captured_queries  # read now: the next request resets the log

@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 from djstripe.models import Customer, Event, Invoice, Session, Subscription
 
-from apps.billing.access import cache as access_cache
 from apps.billing.access.resolver import access_for_user
+from tests import state_helpers
 from tests.billing import stripe_builders as build
 from tests.billing.fake_stripe import fixture
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 
 def cached_access(user):  # type: ignore[no-untyped-def]
-    return access_cache.read(user.pk, now=timezone.now())
+    return state_helpers.cached_access(user.pk)
 
 
 @pytest.fixture

@@ -3,17 +3,16 @@
 import pytest
 from django.conf import settings
 from django.urls import reverse
-from django.utils import timezone
 
-from apps.billing.access import cache as access_cache
 from apps.billing.access.resolver import access_for_user
+from tests import state_helpers
 from tests.accounts.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def generation(user) -> int:  # type: ignore[no-untyped-def]
-    return access_cache.read(user.pk, now=timezone.now())[1]
+    return state_helpers.generation(user.pk)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 from django.conf import settings
 
 from apps.billing import services, webhooks
-from apps.core import user_cache
+from apps.core.state import invalidation
 from tests.billing import stripe_builders as build
 
 pytestmark = pytest.mark.django_db
@@ -17,13 +17,14 @@ pytestmark = pytest.mark.django_db
 def invalidations(monkeypatch) -> list[frozenset[int]]:  # type: ignore[no-untyped-def]
     """Every invalidation that reaches Redis (each one INCRs and fences)."""
     calls: list[frozenset[int]] = []
-    real = user_cache.invalidate
+    real = invalidation.invalidate
 
-    def counting(user_ids: Any) -> None:
-        calls.append(frozenset(user_ids))
-        real(user_ids)
+    def counting(subjects: Any) -> None:
+        subjects = list(subjects)
+        calls.append(frozenset(int(subject.id) for subject in subjects))
+        real(subjects)
 
-    monkeypatch.setattr(user_cache, "invalidate", counting)
+    monkeypatch.setattr(invalidation, "invalidate", counting)
     return calls
 
 

@@ -11,7 +11,7 @@ from django.urls import reverse
 from redis.exceptions import RedisError
 
 from apps.core import near_cache as module
-from apps.core import user_cache
+from apps.core import state
 from apps.core.checks import check_near_cache
 from apps.core.near_cache import NearCache, Passthrough, near_cache
 
@@ -52,12 +52,13 @@ def test_a_repeat_read_costs_no_round_trip(cache, redis, redis_round_trips):
 def test_a_change_by_another_client_is_pushed_and_drops_the_copy(cache, redis, change):
     redis.set(KEY, b"1")
     cache.mget([KEY, OTHER])
-    pushes = cache.invalidations
 
     change(redis)
-    cache.sync()  # as any later read: pushes that arrived are applied first
+    cache.fence()  # as a revoking writer does: the push is in our socket now
+    thread = cache._thread()
+    cache._vouched(thread)  # as any later read: pushes that arrived are applied first
 
-    assert cache.invalidations > pushes
+    assert not {KEY, OTHER} <= set(thread.copies)
     assert cache.mget([KEY, OTHER]) == redis.mget([KEY, OTHER])
 
 
@@ -74,20 +75,21 @@ def test_an_expired_key_is_pushed(cache, redis):
     assert cache.mget([KEY]) == [b"1"]
     time.sleep(0.05)
     redis.exists(KEY)  # Redis notices the expiry (and pushes) on access at the latest
-    cache.sync()
+    cache.fence()
     assert cache.mget([KEY]) == [None]
 
 
 def test_own_writes_are_evicted_at_once_without_waiting_for_the_push(
     cache, redis, user, monkeypatch
 ):
-    generation, slots = user_cache.read(user.pk, ["access"])
-    assert slots["access"] is None
-    monkeypatch.setattr(cache, "_vouched", lambda state: True)  # pushes not read yet
-    user_cache.write(user.pk, "access", {"x": 1}, generation=generation, ttl=60)
-    assert user_cache.read(user.pk, ["access"])[1]["access"] == {"x": 1, "g": generation}
-    user_cache.invalidate([user.pk])
-    assert user_cache.read(user.pk, ["access"]) == (generation + 1, {"access": None})
+    snapshot = state.read(user.pk)
+    assert snapshot.get("access") is None
+    monkeypatch.setattr(cache, "_vouched", lambda thread: True)  # pushes not read yet
+    snapshot.put("access", {"x": 1}, ttl=60)
+    assert state.read(user.pk).get("access") == {"x": 1, "g": snapshot.generation}
+    state.invalidate([state.user(user.pk)])
+    after = state.read(user.pk)
+    assert (after.generation, after.get("access")) == (snapshot.generation + 1, None)
 
 
 def test_copies_are_served_only_while_redis_has_answered_recently(
@@ -241,11 +243,11 @@ def test_turned_off_every_gated_page_is_one_mget(
 
 
 def _invalidate(user_id: int, redis) -> None:  # type: ignore[no-untyped-def]
-    user_cache.invalidate([user_id])
+    state.invalidate([state.user(user_id)])
 
 
 def _incr_then_fence(user_id: int, redis) -> None:  # type: ignore[no-untyped-def]
-    redis.incr(user_cache.generation_key(user_id))  # a plain write: Redis may answer it
+    redis.incr(state.user(user_id).generation_key)  # a plain write: Redis may answer it
     near_cache().fence()  # before it has written the push
 
 
@@ -281,7 +283,7 @@ def test_once_a_write_returns_no_other_process_reads_what_it_replaced(cache, red
         *lines, pending = pending.split(b"\n")
         if lines:
             acknowledged = int(lines[-1])
-        generation, _ = user_cache.read(user_id, [])
+        generation = state.read(user_id).generation or 0
         reads += 1
         stale += generation < acknowledged
     os.waitpid(child, 0)

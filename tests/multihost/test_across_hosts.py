@@ -22,10 +22,10 @@ from django.test import Client
 from django.urls import reverse
 
 from apps.billing import services
-from apps.core import user_cache
 from tests.billing.fake_stripe import FakeStripe, serve_over_http
 from tests.multihost import harness
 from tests.multihost.revocations import Reader, Staller, Webhooks, run_trials, summary
+from tests.state_helpers import generation_key
 
 # The bound README publishes: REDIS_NEAR_CACHE_LIVENESS's default, in seconds.
 PUBLISHED_BOUND = 0.1
@@ -115,7 +115,7 @@ def test_a_revocation_on_one_host_stops_grants_on_another_within_the_published_b
             staller = (
                 Staller(
                     redis_url=settings.CACHES["default"]["LOCATION"],
-                    key=user_cache.generation_key(user.pk),
+                    key=generation_key(user.pk),
                     stall=hosts.link_b.stall,
                     seconds=STALL,
                 )

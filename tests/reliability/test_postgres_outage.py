@@ -14,9 +14,9 @@ from django.urls import reverse
 from djstripe.models import Customer, Event, Subscription, WebhookEventTrigger
 
 from apps.accounts.middleware import LAST_SEEN
-from apps.billing.access import cache
 from apps.core.near_cache import near_cache
 from tests.billing import stripe_builders as build
+from tests.state_helpers import access_key
 
 pytestmark = pytest.mark.usefixtures("transactional_db")
 
@@ -76,8 +76,8 @@ def paying_device(user, subscribe):  # type: ignore[no-untyped-def]
 def test_gated_page_with_a_cold_access_cache_answers_503_and_never_grants(
     user, paying_device, redis, postgres_down, accept, expected
 ):
-    redis.delete(cache.value_key(user.pk))  # the Access must come from Postgres
-    near_cache().sync()  # as any later request sees it
+    redis.delete(access_key(user.pk))  # the Access must come from Postgres
+    near_cache().fence()  # as any later request sees it
 
     with postgres_down():
         response = paying_device.get(reverse("web:reports"), headers={"Accept": accept})
@@ -107,8 +107,8 @@ def test_gated_page_for_a_session_due_a_last_seen_write_answers_the_friendly_503
     session = paying_device.session
     session[LAST_SEEN] = int(time.time()) - 120  # "last seen" is due to be refreshed
     session.save()
-    redis.delete(cache.value_key(user.pk))
-    near_cache().sync()
+    redis.delete(access_key(user.pk))
+    near_cache().fence()
 
     with postgres_down():
         response = paying_device.get(reverse("web:reports"))

@@ -22,10 +22,11 @@ from django.urls import reverse
 from apps.accounts import services
 from apps.accounts.models import User
 from apps.core import redis_outage as redis_outage_module
-from apps.core import user_cache
 from apps.core.models import OwedInvalidation
+from apps.core.state import guard
 from tests.billing import stripe_builders as build
 from tests.reliability.conftest import RedisServer, who
+from tests.state_helpers import generation
 
 pytestmark = pytest.mark.django_db
 
@@ -161,11 +162,11 @@ def test_retrying_a_sign_out_once_redis_answers_confirms_it(
 def test_a_login_does_not_drop_the_cached_access_or_identity(signed_in, member, redis):
     device = signed_in()
     device.get(reverse("web:home"))
-    generation = user_cache.generation(member.pk)
+    before = generation(member.pk)
 
     signed_in()  # another device signs in: only last_login changes on the row
 
-    assert user_cache.generation(member.pk) == generation
+    assert generation(member.pk) == before
 
 
 # --- Access: the audit's five steps, on real commits -------------------------------
@@ -221,7 +222,7 @@ def test_a_worker_that_never_saw_the_outage_pays_what_redis_owes_within_the_inte
         fake_stripe.update(sub["id"], status="past_due")
         invoice = build.invoice(fake_stripe, subscription_id=sub["id"], status="open")
         assert post_webhook(webhook_url, fake_stripe, "invoice.payment_failed", invoice) >= 500
-    monkeypatch.setattr(user_cache, "redis_outage", type(user_cache.redis_outage)())
+    monkeypatch.setattr(guard, "redis_outage", type(guard.redis_outage)())
 
     assert not reports_open(device)
 

@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject
 from djstripe.models import Subscription
 
-from .resolver import access_for_user
+from .resolver import access_for_request
 from .rules import Access
 
 
@@ -23,7 +23,7 @@ class AccessMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         def access() -> Access:
-            return access_for_user(request.user)
+            return access_for_request(request)
 
         def subscription() -> Subscription | None:
             subscription_id = request.access.subscription_id  # type: ignore[attr-defined]

@@ -1,0 +1,148 @@
+"""Invalidation: move a subject's generation, so nothing cached under the old one is
+read again, and owe it durably so that a Redis failure delays it but never loses it.
+
+`invalidate_after_commit` writes an OwedInvalidation row (apps/core/models.py) in the
+caller's transaction, bumps the generations after commit and deletes the rows. If Redis
+fails then, the rows stay and are paid before a cached value is trusted again: at once
+by a process that saw Redis fail, and within REDIS_REPLAY_INTERVAL by every other
+process (0: before every read, strict). docs/architecture.md, "The generation contract".
+
+Redis must not evict generation keys before values: use `noeviction`, or `volatile-ttl`,
+which evicts the keys nearest expiry first; values live an hour at most
+(slots.VALUE_TTL_CEILING), generations a week after their last move. `/readyz` warns
+about other policies.
+"""
+
+import logging
+import time
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db import DatabaseError, transaction
+from django.db.models import Q
+from django_redis import get_redis_connection
+from redis.exceptions import RedisError
+
+from ..models import OwedInvalidation
+from ..near_cache import near_cache
+from .guard import guarded, is_down, reporting
+from .subjects import Subject, names_owned_by, parse
+
+logger = logging.getLogger("tollgate.redis")
+
+GENERATION_TTL = 7 * 24 * 60 * 60
+_epoch = 0  # moves with every invalidation this process makes (see Snapshot.get)
+
+
+def epoch() -> int:
+    return _epoch
+
+
+def invalidate(subjects: Iterable[Subject]) -> None:
+    """Make every cached value of these subjects unreadable, now and for racing writers.
+
+    Raises RedisError when Redis did not take it (see `invalidate_after_commit`).
+    """
+    global _epoch
+    _epoch += 1
+    pipe = get_redis_connection("default").pipeline(transaction=True)
+    keys = []
+    for subject in set(subjects):
+        values = subject.value_keys()
+        pipe.incr(subject.generation_key)
+        pipe.expire(subject.generation_key, GENERATION_TTL)
+        pipe.delete(*values)
+        keys += [subject.generation_key, *values]
+    with reporting():
+        pipe.execute()
+        near_cache().evict(keys)
+        near_cache().fence()  # every thread's copy is invalid once this returns
+
+
+def discard(subjects: Iterable[Subject]) -> None:
+    """Delete these subjects' values now, best effort (a failure is only logged): what
+    makes it stick is the generation that `invalidate_after_commit` moves."""
+    keys = [key for subject in subjects for key in subject.value_keys()]
+
+    def attempt() -> None:
+        get_redis_connection("default").delete(*keys)
+        near_cache().evict(keys)
+
+    guarded(attempt, fallback=lambda: None)
+
+
+def invalidate_after_commit(subjects: Iterable[Subject], *, raise_errors: bool = True) -> None:
+    """Owe these subjects' invalidation in the current transaction; pay it after commit.
+
+    If Redis fails after commit the owed rows stay (and are paid before any cached value
+    is trusted again); the error is raised when `raise_errors`, e.g. so that a webhook
+    answers 5xx and Stripe delivers it again.
+    """
+    unique = sorted(set(subjects), key=lambda s: s.name)
+    if not unique:
+        return
+    owed = OwedInvalidation.objects.bulk_create(
+        [OwedInvalidation(subject=subject.name) for subject in unique]
+    )
+    row_ids = [row.pk for row in owed]
+    transaction.on_commit(lambda: _pay(unique, row_ids, raise_errors=raise_errors))
+
+
+def _pay(subjects: list[Subject], row_ids: list[int], *, raise_errors: bool) -> None:
+    try:
+        invalidate(subjects)
+    except RedisError:
+        logger.error(
+            "Could not invalidate the cache of %s; owed until Redis answers.",
+            ", ".join(subject.name for subject in subjects),
+        )
+        if raise_errors:
+            raise
+        return
+    OwedInvalidation.objects.filter(pk__in=row_ids).delete()
+
+
+def owed_pay(*, user_id: int | None = None) -> int:
+    """Pay owed invalidations (every one, or those of this user and their sessions);
+    returns how many rows were paid. Raises RedisError while Redis still fails (the rows
+    then stay)."""
+    rows = OwedInvalidation.objects.order_by("pk")
+    if user_id is not None:
+        own, sessions = names_owned_by(user_id)
+        rows = rows.filter(Q(subject=own) | Q(subject__startswith=sessions))
+    owed = list(rows.values_list("pk", "subject")[:1000])
+    if not owed:
+        return 0
+    invalidate({parse(name) for _, name in owed})
+    OwedInvalidation.objects.filter(pk__in=[pk for pk, _ in owed]).delete()
+    logger.info("Paid %d owed cache invalidation(s).", len(owed))
+    return len(owed)
+
+
+_next_owed_check: float | None = None
+
+
+def owed_check_due() -> bool:
+    """After this process saw Redis fail: always. Otherwise every REDIS_REPLAY_INTERVAL,
+    for what another process or host owes (it cannot tell us through Redis)."""
+    global _next_owed_check
+    now = time.monotonic()
+    interval = float(settings.REDIS_REPLAY_INTERVAL)
+    if _next_owed_check is None:  # a new process: the first look is one interval away
+        _next_owed_check = now + interval
+        if interval > 0 and not is_down():
+            return False
+    if not is_down() and now < _next_owed_check:
+        return False
+    _next_owed_check = now + interval
+    return True
+
+
+def owed_paid() -> bool:
+    """Pay what is owed; True if anything was (what was just read may predate it)."""
+    try:
+        return owed_pay() > 0
+    except DatabaseError:
+        # Postgres is down: no revocation can commit now, and what was owed before
+        # is looked for again on the next check.
+        return False

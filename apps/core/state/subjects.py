@@ -1,0 +1,86 @@
+"""Subjects: the things whose change must revoke what was cached about them.
+
+Each subject has a generation in Redis and a few values written under it. A user's
+values are the slots apps register (apps/core/state/slots.py); a session's value is its
+copy of the session data. Every key of a user, and of each of their sessions, carries
+the hash tag `{u:<id>}`, so the one MGET a request makes stays in one Redis Cluster
+slot. A team or an API token is one more function here (docs/architecture.md, "How a
+team and a token plug in").
+
+`Subject.name` ("user:42", "session:42:<digest>") is what an OwedInvalidation row keeps.
+Session keys appear in Redis key names only as a digest: whoever can list Redis keys
+learns nothing that signs in.
+"""
+
+import hashlib
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from .slots import registered
+
+FORMAT = 1  # bump when a value's shape changes; old values then read as misses
+
+
+@dataclass(frozen=True)
+class Subject:
+    kind: str
+    id: str
+    tag: str  # the Redis Cluster hash tag, shared with the request's other keys
+    scope: str = ""  # what tells this subject's keys from its owner's under one tag
+
+    @property
+    def name(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+    def key(self, part: str) -> str:
+        prefix = settings.CACHES["default"].get("KEY_PREFIX", "")
+        return ":".join(filter(None, (prefix, self.tag, self.scope, part)))
+
+    @property
+    def generation_key(self) -> str:
+        return self.key("gen")
+
+    def value_key(self, value: str) -> str:
+        return self.key(f"{value}:v{FORMAT}")
+
+    def value_keys(self) -> list[str]:
+        """Every value written under this subject's generation (deleted when it moves)."""
+        if self.kind == "user":
+            return [self.value_key(slot.name) for slot in registered()]
+        return [self.value_key(SESSION_DATA)]
+
+
+SESSION_DATA = "data"
+
+
+def user(user_id: int) -> Subject:
+    return Subject(kind="user", id=str(user_id), tag=f"{{u:{user_id}}}")
+
+
+def session(user_id: int, session_key: str) -> Subject:
+    """A signed-in session (its key names its user: apps/accounts/session_store.py)."""
+    digest = hashlib.blake2b(session_key.encode(), digest_size=16).hexdigest()
+    return _session(user_id, digest)
+
+
+def _session(user_id: int, digest: str) -> Subject:
+    return Subject(
+        kind="session", id=f"{user_id}:{digest}", tag=f"{{u:{user_id}}}", scope=f"s:{digest}"
+    )
+
+
+def parse(name: str) -> Subject:
+    """The subject an OwedInvalidation row names."""
+    kind, _, ident = name.partition(":")
+    if kind == "user":
+        return user(int(ident))
+    if kind == "session":
+        owner, _, digest = ident.partition(":")
+        return _session(int(owner), digest)
+    raise ValueError(f"unknown subject {name!r}")
+
+
+def names_owned_by(user_id: int) -> tuple[str, str]:
+    """(the user's own name, the prefix every one of their sessions' names starts with)."""
+    return f"user:{user_id}", f"session:{user_id}:"
