@@ -5,7 +5,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from apps.accounts.api import session_introspect
+from apps.billing.api import session_introspect
 from apps.billing.webhook_guard import stripe_webhook
 
 # Admin sign-in goes through allauth, so it is rate-limited and asks for MFA too.

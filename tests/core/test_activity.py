@@ -4,7 +4,7 @@ import pytest
 from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory
 
-from apps.accounts.api import session_introspect
+from apps.billing.api import session_introspect
 from apps.core.activity import counts_as_activity, not_activity
 from apps.core.health import healthz, readyz
 
