@@ -12,5 +12,7 @@ class CoreConfig(AppConfig):
 
         from . import checks  # noqa: F401 - checks register themselves
         from .near_cache import reset
+        from .state import subjects
 
         setting_changed.connect(reset, dispatch_uid="near_cache_reset")
+        setting_changed.connect(subjects.reset, dispatch_uid="state_subjects_reset")

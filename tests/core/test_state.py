@@ -84,3 +84,27 @@ def test_subject_names_round_trip_through_an_owed_row():
     for subject in (state.user(42), state.session(42, "42-" + "k" * 37)):
         assert state.subjects.parse(subject.name) == subject
         assert len(subject.name) <= 64  # OwedInvalidation.subject
+
+
+def test_a_request_that_revokes_sees_it_for_the_rest_of_itself(user):
+    snapshot = state.read(user.pk)
+    snapshot.put("access", {"x": 1}, ttl=60)
+    snapshot = state.read(user.pk)
+    assert snapshot.get("access") is not None
+
+    state.invalidate([state.user(user.pk)])  # e.g. a checkout completing in this request
+
+    assert snapshot.get("access") is None
+
+
+def test_another_threads_invalidation_leaves_this_requests_snapshot(user, django_user_model):
+    import threading
+
+    other = django_user_model.objects.create_user(email="other@example.com", password="x")
+    state.read(user.pk).put("access", {"x": 1}, ttl=60)
+    snapshot = state.read(user.pk)
+    worker = threading.Thread(target=lambda: state.invalidate([state.user(other.pk)]))
+    worker.start()
+    worker.join()
+
+    assert snapshot.get("access") is not None  # no needless recompute for this member

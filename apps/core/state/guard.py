@@ -22,10 +22,12 @@ def guarded(attempt: Callable[[], T], *, fallback: Callable[[], T]) -> T:
     if not redis_outage.should_try():
         return fallback()
     try:
-        with reporting():
-            return attempt()
-    except RedisError:
+        result = attempt()
+    except RedisError as exc:
+        redis_outage.failed(exc)
         return fallback()
+    redis_outage.succeeded()
+    return result
 
 
 @contextmanager

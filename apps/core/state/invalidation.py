@@ -14,6 +14,7 @@ about other policies.
 """
 
 import logging
+import threading
 import time
 from collections.abc import Iterable
 
@@ -31,11 +32,13 @@ from .subjects import Subject, names_owned_by, parse
 logger = logging.getLogger("tollgate.redis")
 
 GENERATION_TTL = 7 * 24 * 60 * 60
-_epoch = 0  # moves with every invalidation this process makes (see Snapshot.get)
+# Moves with every invalidation this thread makes, i.e. the current request's own (see
+# Snapshot.get); other threads' invalidations reach their requests through Redis.
+_local = threading.local()
 
 
 def epoch() -> int:
-    return _epoch
+    return getattr(_local, "epoch", 0)
 
 
 def invalidate(subjects: Iterable[Subject]) -> None:
@@ -43,8 +46,7 @@ def invalidate(subjects: Iterable[Subject]) -> None:
 
     Raises RedisError when Redis did not take it (see `invalidate_after_commit`).
     """
-    global _epoch
-    _epoch += 1
+    _local.epoch = epoch() + 1
     pipe = get_redis_connection("default").pipeline(transaction=True)
     keys = []
     for subject in set(subjects):

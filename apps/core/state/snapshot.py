@@ -47,7 +47,7 @@ class Snapshot:
     def get(self, slot: str) -> Payload | None:
         """The slot's payload, or None (a miss: compute it from Postgres and `put` it).
 
-        Also a miss once this process has invalidated anything since the read, so a
+        Also a miss once this thread has invalidated anything since the read, so a
         request that revokes sees the revocation for the rest of itself."""
         if self.epoch != invalidation.epoch():
             return None
@@ -93,9 +93,9 @@ def for_request(request: HttpRequest, user_id: int) -> Snapshot:
 
 def _read(subject: Subject, session_subject: Subject | None) -> Snapshot:
     names = [slot.name for slot in registered()]
-    keys = [subject.generation_key, *(subject.value_key(name) for name in names)]
+    keys = list(subject.read_keys)
     if session_subject is not None:
-        keys += [session_subject.generation_key, session_subject.value_key(SESSION_DATA)]
+        keys += session_subject.read_keys
     raw = near_cache().mget(keys)
     if invalidation.owed_check_due() and invalidation.owed_paid():
         raw = near_cache().mget(keys)  # what was read may predate an owed invalidation

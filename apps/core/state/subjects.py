@@ -14,6 +14,8 @@ learns nothing that signs in.
 
 import hashlib
 from dataclasses import dataclass
+from functools import cache, cached_property, lru_cache
+from typing import Any
 
 from django.conf import settings
 
@@ -34,8 +36,9 @@ class Subject:
         return f"{self.kind}:{self.id}"
 
     def key(self, part: str) -> str:
-        prefix = settings.CACHES["default"].get("KEY_PREFIX", "")
-        return ":".join(filter(None, (prefix, self.tag, self.scope, part)))
+        if self.scope:
+            return f"{_prefix()}:{self.tag}:{self.scope}:{part}"
+        return f"{_prefix()}:{self.tag}:{part}"
 
     @property
     def generation_key(self) -> str:
@@ -46,14 +49,35 @@ class Subject:
 
     def value_keys(self) -> list[str]:
         """Every value written under this subject's generation (deleted when it moves)."""
+        return list(self.read_keys[1:])
+
+    @cached_property
+    def read_keys(self) -> tuple[str, ...]:
+        """What a snapshot reads of this subject: its generation, then its values
+        (a user's slots in registration order, or a session's copy)."""
         if self.kind == "user":
-            return [self.value_key(slot.name) for slot in registered()]
-        return [self.value_key(SESSION_DATA)]
+            values = [self.value_key(slot.name) for slot in registered()]
+        else:
+            values = [self.value_key(SESSION_DATA)]
+        return (self.generation_key, *values)
 
 
 SESSION_DATA = "data"
 
 
+@cache  # on the hot path: a settings lookup per key was a fifth of a near-cache hit
+def _prefix() -> str:
+    return str(settings.CACHES["default"].get("KEY_PREFIX", ""))
+
+
+def reset(*, setting: str = "CACHES", **_: Any) -> None:
+    """Connected to `setting_changed` (apps.py), so a test that changes CACHES is obeyed."""
+    if setting == "CACHES":
+        _prefix.cache_clear()
+        user.cache_clear()
+
+
+@lru_cache(maxsize=4096)  # a hit builds no key strings; Subject is immutable
 def user(user_id: int) -> Subject:
     return Subject(kind="user", id=str(user_id), tag=f"{{u:{user_id}}}")
 
