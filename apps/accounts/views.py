@@ -3,19 +3,20 @@
 from allauth.account.adapter import get_adapter as account_adapter
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.views import View
 
 from . import services
+from .requests import AuthenticatedRequest
 
 
 class SessionEndView(LoginRequiredMixin, View):
     """POST: sign out one of the user's own sessions (this one included)."""
 
-    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+    def post(self, request: AuthenticatedRequest, pk: int) -> HttpResponse:
         try:
-            ended_key = services.session_end(user=request.user, user_session_id=pk)  # type: ignore[arg-type]
+            ended_key = services.session_end(user=request.user, user_session_id=pk)
         except services.SignOutNotConfirmedError as exc:
             messages.error(request, exc.message)
             return redirect("usersessions_list")
@@ -32,10 +33,10 @@ class SessionEndView(LoginRequiredMixin, View):
 class SessionsEndOthersView(LoginRequiredMixin, View):
     """POST: sign out every other device, and say whether every server has confirmed it."""
 
-    def post(self, request: HttpRequest) -> HttpResponse:
+    def post(self, request: AuthenticatedRequest) -> HttpResponse:
         try:
             ended = services.sessions_end_all(
-                user=request.user,  # type: ignore[arg-type]
+                user=request.user,
                 keep_session_key=request.session.session_key,
             )
         except services.SignOutNotConfirmedError as exc:

@@ -8,6 +8,7 @@ from django.views.generic import TemplateView
 
 from apps.billing import selectors as billing
 from apps.billing.access.gating import AccessRequiredMixin
+from apps.billing.access.requests import AccessRequest, MemberRequest
 from apps.billing.access.rules import SUBSCRIBED_STATUSES
 
 from . import selectors
@@ -21,10 +22,11 @@ class PricingView(TemplateView):
     """Plan cards from the synced catalog (Postgres only), monthly or yearly."""
 
     template_name = "web/pricing.html"
+    request: AccessRequest
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         interval = "year" if self.request.GET.get("interval") == "year" else "month"
-        access = self.request.access  # type: ignore[attr-defined]
+        access = self.request.access
         signed_in = self.request.user.is_authenticated
         cards = [
             {
@@ -49,12 +51,13 @@ class DashboardView(LoginRequiredMixin, TemplateView):
     """The member's plan, its state and what it includes."""
 
     template_name = "web/dashboard.html"
+    request: MemberRequest
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        access = self.request.access  # type: ignore[attr-defined]
+        access = self.request.access
         return super().get_context_data(
             access=access,
-            plan_name=selectors.plan_name(access, self.request.subscription),  # type: ignore[attr-defined]
+            plan_name=selectors.plan_name(access, self.request.subscription),
             features=billing.feature_names(access.features),
             trial_days_left=selectors.trial_days_left(access, now=timezone.now()),
             **kwargs,
@@ -65,16 +68,17 @@ class BillingView(LoginRequiredMixin, TemplateView):
     """Account > Billing: plan, status, next invoice, past invoices, the Portal."""
 
     template_name = "web/billing.html"
+    request: MemberRequest
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         user = self.request.user
-        access = self.request.access  # type: ignore[attr-defined]
+        access = self.request.access
         return super().get_context_data(
             access=access,
-            plan_name=selectors.plan_name(access, self.request.subscription),  # type: ignore[attr-defined]
-            next_invoice=selectors.next_invoice(self.request.subscription, access),  # type: ignore[attr-defined]
-            invoices=selectors.invoice_rows(user),  # type: ignore[arg-type]
-            has_customer=billing.customer_for_user(user) is not None,  # type: ignore[arg-type]
+            plan_name=selectors.plan_name(access, self.request.subscription),
+            next_invoice=selectors.next_invoice(self.request.subscription, access),
+            invoices=selectors.invoice_rows(user),
+            has_customer=billing.customer_for_user(user) is not None,
             **kwargs,
         )
 

@@ -1,11 +1,13 @@
 """Attaches the lazy `request.access` and `request.subscription` to every request."""
 
 from collections.abc import Callable
+from typing import cast
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject
 from djstripe.models import Subscription
 
+from .requests import AccessRequest
 from .resolver import access_for_request
 from .rules import Access
 
@@ -22,15 +24,18 @@ class AccessMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        gated = cast(AccessRequest, request)  # this is where it becomes one
+
         def access() -> Access:
             return access_for_request(request)
 
         def subscription() -> Subscription | None:
-            subscription_id = request.access.subscription_id  # type: ignore[attr-defined]
+            subscription_id = gated.access.subscription_id
             if not subscription_id:
                 return None
             return Subscription.objects.filter(id=subscription_id).first()
 
-        request.access = SimpleLazyObject(access)  # type: ignore[attr-defined]
-        request.subscription = SimpleLazyObject(subscription)  # type: ignore[attr-defined]
+        # The lazy objects stand in for what they wrap, which is what the casts say.
+        gated.access = cast(Access, SimpleLazyObject(access))
+        gated.subscription = cast(Subscription | None, SimpleLazyObject(subscription))
         return self.get_response(request)
