@@ -1,6 +1,7 @@
 """Import arrows point down: web -> billing -> accounts -> core, never back up."""
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,3 +28,54 @@ def test_no_app_imports_an_app_above_it():
     ]
 
     assert upward == []
+
+
+def _url_namespaces(path: Path) -> set[str]:
+    """Namespaces of URL names a module spells out, e.g. "web" for "web:pricing"."""
+    name = re.compile(r"^([a-z_]+):[\w-]+$")
+    return {
+        match.group(1)
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+        if (match := name.match(node.value))
+    }
+
+
+def test_no_app_names_the_urls_of_an_app_above_it():
+    """billing redirects to the site's pages through settings.BILLING_PAGES instead."""
+    upward = [
+        f"{path.relative_to(ROOT)} names a {namespace}: URL"
+        for index, layer in enumerate(LAYERS)
+        for path in sorted((ROOT / "apps" / layer).rglob("*.py"))
+        for namespace in _url_namespaces(path)
+        if namespace in LAYERS[index + 1 :]
+    ]
+
+    assert upward == []
+
+
+def test_bench_modules_import_without_a_cycle():
+    """run.py drives counts.py; what both need (the variants) lives in a module of its own."""
+    bench = ROOT / "bench"
+    imports = {
+        path.stem: {
+            name.split(".")[1]
+            for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.ImportFrom) and node.module
+            for name in (
+                [node.module]
+                if node.module != "bench"
+                else [f"bench.{alias.name}" for alias in node.names]
+            )
+            if name.startswith("bench.")
+        }
+        for path in bench.glob("*.py")
+    }
+
+    def reaches(start: str, goal: str, seen: frozenset[str] = frozenset()) -> bool:
+        return any(
+            step == goal or (step not in seen and reaches(step, goal, seen | {step}))
+            for step in imports.get(start, ())
+        )
+
+    assert [module for module in sorted(imports) if reaches(module, module)] == []

@@ -6,8 +6,9 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, register
 from django.core.exceptions import ImproperlyConfigured
+from django.urls import NoReverseMatch
 
-from . import conf
+from . import conf, pages
 
 _KEY_FORMAT = {
     "secret": re.compile(r"^(sk|rk)_(test|live)_[A-Za-z0-9]{24,}$"),
@@ -80,8 +81,28 @@ def check_demo_stripe(app_configs: Any = None, **kwargs: Any) -> list[CheckMessa
             f"DEMO_STRIPE is on but {reason}: the offline demo Stripe is for local runs only.",
             hint="Unset DEMO_STRIPE (it is on by default only in config.settings.local "
             "without STRIPE_TEST_SECRET_KEY).",
-            id="billing.E004",
+            id="billing.E005",
         )
         for reason, applies in reasons.items()
         if applies
     ]
+
+
+@register("billing", "urls")
+def check_billing_pages(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Each page billing redirects to (BILLING_PAGES) resolves, before a member meets it."""
+    configured = getattr(settings, "BILLING_PAGES", {})
+    errors: list[CheckMessage] = []
+    for page in pages.PAGES:
+        try:
+            pages.url(page)
+        except (KeyError, NoReverseMatch):
+            errors.append(
+                Error(
+                    f"BILLING_PAGES[{page!r}] = {configured.get(page)!r} does not resolve.",
+                    hint=f"Set BILLING_PAGES[{page!r}] to a URL name or path of the site's "
+                    f"{page} page.",
+                    id="billing.E006",
+                )
+            )
+    return errors

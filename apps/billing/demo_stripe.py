@@ -19,7 +19,7 @@ the file atomically, so readers never see half a file.
 
 Never in production: base settings hard-code `DEMO_STRIPE = False` and only
 `config/settings/local.py` turns it on (when no Stripe test key is set);
-`BillingConfig.ready` installs the client only with DEBUG on; and the billing.E004
+`BillingConfig.ready` installs the client only with DEBUG on; and the billing.E005
 system check refuses `DEMO_STRIPE` without DEBUG or in live mode.
 """
 

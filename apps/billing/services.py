@@ -17,7 +17,7 @@ from apps.accounts.models import User
 from apps.core import state
 from apps.core.errors import ApplicationError
 
-from . import checkout, selectors, stripe_api
+from . import checkout, pages, selectors, stripe_api
 
 logger = logging.getLogger(__name__)
 
@@ -177,7 +177,7 @@ def sessions_end_on_cancel(*, user_ids: Iterable[int]) -> None:
 def trial_ending_notify(*, user_ids: Iterable[int], trial_end: datetime | None) -> None:
     """Tell users their trial ends soon (Stripe sends this event three days before)."""
     when = f" on {trial_end:%B %-d}" if trial_end else " soon"
-    billing_url = settings.SITE_URL.rstrip("/") + reverse("web:billing")
+    billing_url = settings.SITE_URL.rstrip("/") + pages.url("billing")
 
     def send() -> None:
         for user in User.objects.filter(pk__in=list(user_ids), is_active=True):

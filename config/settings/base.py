@@ -239,6 +239,9 @@ DJSTRIPE_WEBHOOK_VALIDATION = "verify_signature"
 SITE_URL = env("SITE_URL", default=f"http://127.0.0.1:{PORT}")
 # Access rules (apps.billing.access): how long past_due keeps access after the first
 # failed payment (e.g. "3d", "12h", "0"), and features everyone has without paying.
+# The site's pages billing sends members to (URL names or paths); billing sits below the
+# web app and never names its URLs itself.
+BILLING_PAGES = {"pricing": "web:pricing", "dashboard": "web:dashboard", "billing": "web:billing"}
 BILLING_PAST_DUE_GRACE = env("BILLING_PAST_DUE_GRACE", default="0")
 BILLING_FREE_FEATURES = env.list("BILLING_FREE_FEATURES", default=["community"])
 # Largest webhook body accepted; larger is a 413. Stripe's events are a few KiB (lists

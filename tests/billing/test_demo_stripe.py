@@ -65,7 +65,7 @@ def test_demo_stripe_check_refuses_it_without_debug_or_in_live_mode(settings):
 
     errors = check_demo_stripe()
 
-    assert [e.id for e in errors] == ["billing.E004", "billing.E004"]
+    assert [e.id for e in errors] == ["billing.E005", "billing.E005"]
     assert "DEBUG is off" in errors[0].msg
     assert "STRIPE_LIVE_MODE is on" in errors[1].msg
 

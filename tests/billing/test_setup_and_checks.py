@@ -9,7 +9,7 @@ from django.core.management.base import CommandError
 from djstripe.models import Event, WebhookEndpoint
 
 from apps.billing import services
-from apps.billing.checks import check_stripe_settings
+from apps.billing.checks import check_billing_pages, check_stripe_settings
 from tests.billing import stripe_builders as build
 
 LIVE_KEYS = {
@@ -166,3 +166,34 @@ def test_a_bad_webhook_rejection_rate_is_an_error_naming_the_variable(settings, 
 
     assert [error.id for error in errors] == ["billing.E004"]
     assert "BILLING_WEBHOOK_REJECTION_RATE" in errors[0].msg
+
+
+def test_billing_pages_resolve_by_default():
+    assert check_billing_pages() == []
+
+
+@pytest.mark.parametrize(
+    "pages",
+    [
+        {"pricing": "web:no-such-page", "dashboard": "web:dashboard", "billing": "web:billing"},
+        {"dashboard": "web:dashboard", "billing": "web:billing"},
+    ],
+)
+def test_a_billing_page_that_does_not_resolve_is_an_error_naming_it(settings, pages):
+    settings.BILLING_PAGES = pages
+
+    errors = check_billing_pages()
+
+    assert [error.id for error in errors] == ["billing.E006"]
+    assert "BILLING_PAGES['pricing']" in errors[0].msg
+
+
+@pytest.mark.django_db
+def test_billing_sends_members_where_billing_pages_say(settings, client, user):
+    settings.BILLING_PAGES = {"pricing": "/elsewhere/", "dashboard": "/", "billing": "/"}
+    client.force_login(user)
+
+    response = client.get("/billing/checkout/success/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/elsewhere/"
