@@ -6,7 +6,7 @@ from django.db import connection
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 
-from bench.run import SESSION_COOKIE, VARIANTS, Variant
+from bench.variants import SESSION_COOKIE, VARIANTS, Variant
 from tests.redis_counter import count_round_trips
 
 

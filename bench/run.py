@@ -25,9 +25,18 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script: bench/ is on the path, not the project
+
+from bench.variants import (  # noqa: E402
+    SESSION_COOKIE,
+    STOCK_PORT,
+    TOLLGATE_PORT,
+    VARIANTS,
+    Variant,
+)
+
 RESULTS = ROOT / "bench" / "results"
 PYTHON = sys.executable
-SESSION_COOKIE = "__Host-sessionid"
 ENV = {
     "DJANGO_SETTINGS_MODULE": "bench.settings",
     "SECRET_KEY": "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyzABCDEF",
@@ -38,28 +47,9 @@ ENV = {
     "STRIPE_TEST_SECRET_KEY": "sk_test_tollgateBenchFakeKey00000000000",
     "STRIPE_WEBHOOK_SECRET": "whsec_tollgate_bench",
 }
-TOLLGATE_PORT, STOCK_PORT = 8101, 8102
 _PIN = shutil.which("taskset") and (os.cpu_count() or 1) >= 2
 SERVER_CPU = ["taskset", "-c", "1"] if _PIN else []
 CLIENT_CPU = ["taskset", "-c", "0"] if _PIN else []
-
-
-@dataclass(frozen=True)
-class Variant:
-    name: str
-    port: int
-    path: str
-    cookie: str  # "session", "jwt" or ""
-
-
-VARIANTS = [
-    Variant("bare", TOLLGATE_PORT, "/bench/bare", ""),
-    Variant("stock_session", STOCK_PORT, "/bench/stock", "session"),
-    Variant("tollgate_hit", TOLLGATE_PORT, "/bench/gated", "session"),
-    Variant("tollgate_cold_thread", TOLLGATE_PORT, "/bench/gated-cold-thread", "session"),
-    Variant("tollgate_miss", TOLLGATE_PORT, "/bench/gated-miss", "session"),
-    Variant("jwt", TOLLGATE_PORT, "/bench/jwt", "jwt"),
-]
 
 
 @dataclass
@@ -228,7 +218,6 @@ def main() -> int:
     args = parser.parse_args()
     os.environ.update(ENV)
     os.chdir(ROOT)
-    sys.path.insert(0, str(ROOT))
 
     say("Preparing the bench database, demo catalog and a paying member ...")
     cookies = prepare()
