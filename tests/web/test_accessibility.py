@@ -43,6 +43,7 @@ class Visit:
     then: str = ""  # where the visit must end up, when the path redirects
     fill: tuple[tuple[str, str], ...] = ()  # (label, value) pairs, then `submit` is pressed
     submit: str = ""
+    status: int = 200  # of the page `path` leads to
 
 
 PAGES: dict[str, list[Visit]] = {
@@ -62,8 +63,11 @@ PAGES: dict[str, list[Visit]] = {
         Visit("password-reset", "/accounts/password/reset/"),
         Visit("password-reset-done", "/accounts/password/reset/done/"),
         Visit("verify-email-sent", "/accounts/confirm-email/"),
-        Visit("404", "/no-such-page/"),
-        Visit("403", "/forbidden/"),
+        Visit("404", "/no-such-page/", status=404),
+        Visit("403", "/forbidden/", status=403),
+        # Rendered without the request (so the same for every visitor): seen once.
+        Visit("500", "/server-error/", status=500),
+        Visit("503", "/service-unavailable/", status=503),
     ],
     "member": [
         Visit("home", "/"),
@@ -93,8 +97,8 @@ PAGES: dict[str, list[Visit]] = {
         ),
         Visit("sessions", "/accounts/sessions/"),
         Visit("sessions-phone", "/accounts/sessions/", width=PHONE),
-        Visit("404", "/no-such-page/"),
-        Visit("403", "/forbidden/"),
+        Visit("404", "/no-such-page/", status=404),
+        Visit("403", "/forbidden/", status=403),
     ],
     "pro": [
         Visit("dashboard", "/dashboard/"),
@@ -157,8 +161,9 @@ def signed_in_as(
 
 
 @pytest.fixture
-def forbidden_page(settings: Any) -> None:
-    """/forbidden/ raises PermissionDenied, so the 403 page can be looked at."""
+def error_routes(settings: Any) -> None:
+    """/forbidden/, /server-error/ and /service-unavailable/ fail as production does
+    (tests/web/urls.py), so the 403, 500 and 503 pages can be looked at."""
     settings.ROOT_URLCONF = "tests.web.urls"
 
 
@@ -171,7 +176,7 @@ def test_pages_have_no_accessibility_violations(
     signed_in_as,
     catalog,
     github_and_keycloak,
-    forbidden_page,
+    error_routes,
     password,
 ):
     page = new_visitor()
@@ -182,7 +187,9 @@ def test_pages_have_no_accessibility_violations(
     for visit in PAGES[who]:
         with subtests.test(page=visit.name):
             page.set_viewport_size({"width": visit.width, "height": 900})
-            page.goto(visit.path)
+            response = page.goto(visit.path)
+            assert response is not None
+            assert response.status == visit.status
             for label, value in visit.fill:
                 value = password if value == THEIR_PASSWORD else value
                 page.get_by_label(label, exact=True).fill(value)
