@@ -9,6 +9,11 @@ allow Stripe's hosts would block the redirect, and the violation would fail the 
 Behind the "Pay" and "Cancel plan" buttons happens what Stripe does: the subscription
 changes in the fake Stripe API, the matching events are signed as Stripe signs them and
 POSTed to the live server over HTTP, and only after their 200 is the browser sent on.
+
+Adding a payment method in the Portal is different: Stripe stores the card as the
+customer's default (customer.invoice_settings.default_payment_method) and sends none of
+the events our endpoint is registered for. Paying the open invoice with it comes after,
+on Stripe's side, so a test calls `invoice_retry` for it when the story says so.
 """
 
 import html
@@ -30,7 +35,7 @@ from tests.billing.fake_stripe import FakeStripe
 CHECKOUT_HOST = "https://checkout.stripe.com"
 PORTAL_HOST = "https://billing.stripe.com"
 CHECKOUT_PATH = re.compile(r"/c/pay/(cs_\w+)")
-PORTAL_PATH = re.compile(r"/p/session/(bps_\w+)(/cancel)?")
+PORTAL_PATH = re.compile(r"/p/session/(bps_\w+)(/cancel|/payment-methods/new)?")
 
 
 @dataclass
@@ -178,18 +183,37 @@ class HostedStripe:
         if match is None:
             route.fulfill(status=404, body="no such page", content_type="text/plain")
             return
-        session_id, cancel = match.groups()
-        if cancel and route.request.method == "POST":
-            form = parse_qs(route.request.post_data or "")
-            self.portal_cancel(form["subscription"][0])
-            self._redirect(route, f"{PORTAL_HOST}/p/session/{session_id}")
-            return
+        session_id, action = match.groups()
+        home = f"{PORTAL_HOST}/p/session/{session_id}"
         session = self.fake.get(session_id)
+        form = parse_qs(route.request.post_data or "")
+        posted = route.request.method == "POST"
+        if action == "/cancel" and posted:
+            self.portal_cancel(form["subscription"][0])
+            self._redirect(route, home)
+            return
+        if action == "/payment-methods/new" and posted:
+            self.portal_payment_method_add(session["customer"], form["card_number"][0])
+            self._redirect(route, home)
+            return
+        if action == "/payment-methods/new":
+            self._html(
+                route,
+                "Add payment method",
+                '<h1>Add payment method</h1><form method="post">'
+                '<label for="card_number">Card number</label>'
+                '<input id="card_number" name="card_number" inputmode="numeric" '
+                'autocomplete="cc-number" required>'
+                '<button type="submit">Add</button></form>'
+                f'<a href="{html.escape(home)}">Back</a>',
+            )
+            return
         rows = "".join(self._portal_row(session_id, sub) for sub in self._subscriptions(session))
         self._html(
             route,
             "Billing portal",
             f"<h1>Current plan</h1>{rows or '<p>No subscription.</p>'}"
+            f"{self._portal_payment_method(session_id, session['customer'])}"
             f'<a href="{html.escape(session["return_url"])}">Return to Tollgate</a>',
         )
 
@@ -208,8 +232,9 @@ class HostedStripe:
             return f"<section><h2>{name}</h2><p>Your plan was canceled.</p></section>"
         if sub["cancel_at_period_end"]:
             return f"<section><h2>{name}</h2><p>Your plan will be canceled on {end}.</p></section>"
+        failed = "<p>Past due: the last payment failed.</p>" if sub["status"] == "past_due" else ""
         return (
-            f"<section><h2>{name}</h2><p>Renews on {end}.</p>"
+            f"<section><h2>{name}</h2>{failed}<p>Renews on {end}.</p>"
             f'<form method="post" action="/p/session/{session_id}/cancel">'
             f'<input type="hidden" name="subscription" value="{html.escape(sub["id"])}">'
             '<button type="submit">Cancel plan</button></form></section>'
@@ -238,3 +263,70 @@ class HostedStripe:
             cancellation_details=details,
         )
         self.webhooks.send("customer.subscription.updated", sub)
+
+    def _portal_payment_method(self, session_id: str, customer_id: str) -> str:
+        default = self.fake.get(customer_id)["invoice_settings"]["default_payment_method"]
+        if default:
+            card = self.fake.get(default)["card"]
+            on_file = f"<p>{card['brand'].title()} ending in {card['last4']} (default)</p>"
+        else:
+            on_file = "<p>No payment method on file.</p>"
+        return (
+            f"<section><h2>Payment method</h2>{on_file}"
+            f'<a href="/p/session/{session_id}/payment-methods/new">Add payment method</a>'
+            "</section>"
+        )
+
+    def portal_payment_method_add(self, customer_id: str, card_number: str) -> dict[str, Any]:
+        """Store a card as the Portal's payment method update does: a PaymentMethod
+        attached to the customer and made its invoice_settings.default_payment_method."""
+        digits = re.sub(r"\D", "", card_number)
+        now = time.gmtime()
+        method = self.fake.put(
+            {
+                "id": self.fake.new_id("pm"),
+                "object": "payment_method",
+                "allow_redisplay": "always",
+                "billing_details": {"address": None, "email": None, "name": None, "phone": None},
+                "card": {
+                    "brand": "visa" if digits.startswith("4") else "mastercard",
+                    "country": "US",
+                    "exp_month": now.tm_mon,
+                    "exp_year": now.tm_year + 3,
+                    "funding": "credit",
+                    "last4": digits[-4:],
+                },
+                "created": int(time.time()),
+                "customer": customer_id,
+                "livemode": False,
+                "metadata": {},
+                "type": "card",
+            }
+        )
+        settings = self.fake.get(customer_id)["invoice_settings"]
+        self.fake.update(
+            customer_id, invoice_settings={**settings, "default_payment_method": method["id"]}
+        )
+        return method
+
+    def invoice_retry(self, invoice_id: str) -> dict[str, Any]:
+        """Stripe's next attempt at an open invoice, charged to the customer's default
+        payment method: the invoice is paid, its subscription is active again, and the
+        two events our endpoint is registered for are delivered, invoice.paid first."""
+        invoice = self.fake.get(invoice_id)
+        customer = self.fake.get(invoice["customer"])
+        assert customer["invoice_settings"]["default_payment_method"], "no card to charge"
+        invoice = self.fake.update(
+            invoice_id,
+            status="paid",
+            attempted=True,
+            attempt_count=invoice["attempt_count"] + 1,
+            amount_paid=invoice["amount_due"],
+            amount_remaining=0,
+            status_transitions={**invoice["status_transitions"], "paid_at": int(time.time())},
+        )
+        subscription_id = invoice["parent"]["subscription_details"]["subscription"]
+        subscription = self.fake.update(subscription_id, status="active")
+        self.webhooks.send("invoice.paid", invoice)
+        self.webhooks.send("customer.subscription.updated", subscription)
+        return invoice

@@ -31,6 +31,8 @@ AXE_OPTIONS = {
     "resultTypes": ["violations"],
 }
 PHONE = 390
+# Stands for the signed-in member's password in a Visit's `fill` (fixtures give the value).
+THEIR_PASSWORD = "<their password>"
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class Visit:
     then: str = ""  # where the visit must end up, when the path redirects
     fill: tuple[tuple[str, str], ...] = ()  # (label, value) pairs, then `submit` is pressed
     submit: str = ""
+    status: int = 200  # of the page `path` leads to
 
 
 PAGES: dict[str, list[Visit]] = {
@@ -60,8 +63,11 @@ PAGES: dict[str, list[Visit]] = {
         Visit("password-reset", "/accounts/password/reset/"),
         Visit("password-reset-done", "/accounts/password/reset/done/"),
         Visit("verify-email-sent", "/accounts/confirm-email/"),
-        Visit("404", "/no-such-page/"),
-        Visit("403", "/forbidden/"),
+        Visit("404", "/no-such-page/", status=404),
+        Visit("403", "/forbidden/", status=403),
+        # Rendered without the request (so the same for every visitor): seen once.
+        Visit("500", "/server-error/", status=500),
+        Visit("503", "/service-unavailable/", status=503),
     ],
     "member": [
         Visit("home", "/"),
@@ -74,10 +80,25 @@ PAGES: dict[str, list[Visit]] = {
         Visit("password-change", "/accounts/password/change/"),
         Visit("connections", "/accounts/3rdparty/"),
         Visit("two-factor", "/accounts/2fa/"),
+        # allauth asks for the password again before an authenticator can be added: the
+        # first visit sees that form, the second completes it and lands on activation.
+        Visit("reauthenticate", "/accounts/2fa/totp/activate/", then="/accounts/reauthenticate/"),
+        Visit(
+            "totp-activate",
+            "/accounts/2fa/totp/activate/",
+            fill=(("Password", THEIR_PASSWORD),),
+            submit="Confirm",
+        ),
+        Visit(
+            "totp-activate-wrong-code",
+            "/accounts/2fa/totp/activate/",
+            fill=(("Authenticator code", "000000"),),
+            submit="Activate",
+        ),
         Visit("sessions", "/accounts/sessions/"),
         Visit("sessions-phone", "/accounts/sessions/", width=PHONE),
-        Visit("404", "/no-such-page/"),
-        Visit("403", "/forbidden/"),
+        Visit("404", "/no-such-page/", status=404),
+        Visit("403", "/forbidden/", status=403),
     ],
     "pro": [
         Visit("dashboard", "/dashboard/"),
@@ -140,8 +161,9 @@ def signed_in_as(
 
 
 @pytest.fixture
-def forbidden_page(settings: Any) -> None:
-    """/forbidden/ raises PermissionDenied, so the 403 page can be looked at."""
+def error_routes(settings: Any) -> None:
+    """/forbidden/, /server-error/ and /service-unavailable/ fail as production does
+    (tests/web/urls.py), so the 403, 500 and 503 pages can be looked at."""
     settings.ROOT_URLCONF = "tests.web.urls"
 
 
@@ -154,7 +176,8 @@ def test_pages_have_no_accessibility_violations(
     signed_in_as,
     catalog,
     github_and_keycloak,
-    forbidden_page,
+    error_routes,
+    password,
 ):
     page = new_visitor()
     if who != "visitor":
@@ -164,8 +187,11 @@ def test_pages_have_no_accessibility_violations(
     for visit in PAGES[who]:
         with subtests.test(page=visit.name):
             page.set_viewport_size({"width": visit.width, "height": 900})
-            page.goto(visit.path)
+            response = page.goto(visit.path)
+            assert response is not None
+            assert response.status == visit.status
             for label, value in visit.fill:
+                value = password if value == THEIR_PASSWORD else value
                 page.get_by_label(label, exact=True).fill(value)
             if visit.submit:
                 page.get_by_role("button", name=visit.submit, exact=True).click()
@@ -200,3 +226,25 @@ def test_sessions_page_keeps_each_sign_out_on_one_line_and_in_view(
             assert box is not None
             assert box["height"] < 1.5 * line, (width, button.inner_text())
             assert box["x"] + box["width"] <= width, (width, button.inner_text())
+
+
+def test_totp_secret_can_be_reached_and_selected_from_the_keyboard(new_visitor, user, password):
+    """The activation page says to store the secret: someone who cannot scan the QR code
+    (or uses no mouse) must be able to Tab to it and select it, so it is not disabled."""
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    page = new_visitor()
+    sign_in(page, email=user.email, password=password)
+    page.goto("/accounts/2fa/totp/activate/")
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Confirm", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Activate Authenticator App")
+
+    secret = page.get_by_label("Authenticator secret")
+    page.get_by_label("Authenticator code").focus()
+    page.keyboard.press("Shift+Tab")
+    expect(secret).to_be_focused()
+    expect(secret).to_have_attribute("readonly", "")
+    page.keyboard.press("Control+A")
+    selected = secret.evaluate("el => el.value.slice(el.selectionStart, el.selectionEnd)")
+    assert len(selected) >= 16
+    assert selected == secret.input_value()

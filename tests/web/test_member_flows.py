@@ -172,6 +172,55 @@ def test_failed_payment_closes_reports_on_both_devices_right_after_the_webhook(
     screenshot(laptop, "flow-past-due-laptop-dashboard")
 
 
+def test_past_due_member_updates_their_card_in_the_portal_and_reports_open_again(
+    new_visitor, screenshot, pro_subscription, fake_stripe, hosted_stripe
+):
+    page = new_visitor()
+    hosted_stripe.install(page.context)
+    sign_in_member(page, EMAIL)
+    expect_reports_open(page)
+    fake_stripe.update(pro_subscription["id"], status="past_due")
+    invoice = build.invoice(fake_stripe, subscription_id=pro_subscription["id"], status="open")
+    hosted_stripe.webhooks.send("invoice.payment_failed", invoice)
+    expect_reports_denied(page)
+
+    page.goto("/dashboard/")
+    banner = page.get_by_role("alert")
+    expect(banner).to_contain_text("Your last payment failed")
+    banner.get_by_role("button", name="Update payment method").click()
+    # On Stripe's host: the site's CSP let the form's redirect through (the fixture
+    # fails the test on any CSP violation).
+    expect(page).to_have_url(re.compile(r"^https://billing\.stripe\.com/p/session/bps_"))
+    expect(page.get_by_text("Past due: the last payment failed")).to_be_visible()
+    expect(page.get_by_text("No payment method on file")).to_be_visible()
+    page.get_by_role("link", name="Add payment method").click()
+    page.get_by_label("Card number").fill("4242 4242 4242 4242")
+    page.get_by_role("button", name="Add").click()
+    expect(page.get_by_text("Visa ending in 4242 (default)")).to_be_visible()
+    screenshot(page, "flow-past-due-portal-card-added")
+    customer = fake_stripe.get(pro_subscription["customer"])
+    assert customer["invoice_settings"]["default_payment_method"].startswith("pm_")
+    assert hosted_stripe.webhooks.delivered == ["invoice.payment_failed"]
+
+    # Stripe charges the open invoice to the new card and says so; then the member
+    # goes back to the site.
+    hosted_stripe.invoice_retry(invoice["id"])
+    page.get_by_role("link", name="Return to Tollgate").click()
+
+    expect(page).to_have_url(re.compile(r"/dashboard/$"))
+    expect(page.get_by_role("alert")).to_have_count(0)
+    expect(page.locator("#plan-heading")).to_contain_text("Active")
+    expect(page.get_by_text("Renews on")).to_be_visible()
+    assert hosted_stripe.webhooks.delivered == [
+        "invoice.payment_failed",
+        "invoice.paid",
+        "customer.subscription.updated",
+    ]
+    assert Subscription.objects.get(id=pro_subscription["id"]).status == "active"
+    expect_reports_open(page)
+    screenshot(page, "flow-past-due-paid-reports-open")
+
+
 def cancel_in_portal(page: Page, screenshot: Any, *, then_says: str, name: str) -> None:
     page.goto("/dashboard/")
     page.get_by_role("button", name="Manage billing").click()
