@@ -13,6 +13,7 @@ from django.conf import settings
 from django.urls import reverse
 from django_redis import get_redis_connection
 
+from apps.accounts import last_seen
 from apps.core.near_cache import near_cache
 from tests.accounts.factories import UserFactory
 from tests.billing import stripe_builders as build
@@ -27,9 +28,11 @@ def _clean_redis() -> Iterator[None]:
     redis = get_redis_connection("default")
     redis.flushdb()
     near_cache().clear()
+    last_seen.forget()  # what this process remembers sending went with the flush
     yield
     redis.flushdb()
     near_cache().clear()
+    last_seen.forget()
 
 
 @pytest.fixture

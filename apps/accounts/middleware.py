@@ -16,14 +16,24 @@ from django.utils.functional import SimpleLazyObject
 
 from apps.core.activity import counts_as_activity
 
-from . import identity, services
+from . import identity, last_seen, services
 
 logger = logging.getLogger(__name__)
 
 AUTHENTICATED_AT = "_tollgate_auth_at"
-LAST_SEEN = "_tollgate_seen"
-# "Last seen" is written at most this often, so a busy user costs one session write a minute.
-SEEN_RESOLUTION = 60
+LAST_SEEN = "_tollgate_seen"  # the idle clock, in the session itself
+
+
+def idle_resolution() -> int:
+    """How stale the session's idle clock may get before a request rewrites the session.
+
+    A session write costs a Redis SET, a Postgres write, a fence and every near-cache
+    copy of the session, so it happens a 24th of the idle timeout (2 h of the default
+    2 days), never more than once a minute. A session so ends after between
+    SESSION_IDLE_TIMEOUT - resolution and SESSION_IDLE_TIMEOUT idle: never later.
+    The sessions list's "last seen" has its own, cheaper, minute (last_seen.py).
+    """
+    return max(60, settings.SESSION_IDLE_TIMEOUT // 24)
 
 
 class CachedAuthenticationMiddleware(AuthenticationMiddleware):
@@ -43,8 +53,8 @@ class SessionTimeoutMiddleware:
     Cookie expiry alone cannot be trusted (a client may keep a cookie forever), so both
     limits are checked against timestamps kept in the server-side session. Every request
     is checked; only activity (apps.core.activity: not HEAD, not a view marked
-    `not_activity` such as `/api/session`) moves "last seen", so polling cannot keep an
-    abandoned session alive.
+    `not_activity` such as `/api/session`) moves the idle clock and "last seen", so
+    polling cannot keep an abandoned session alive.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -70,8 +80,10 @@ class SessionTimeoutMiddleware:
         if not counts_as_activity(request, view):
             return
         now = int(time.time())
-        if now - session.get(LAST_SEEN, now) >= SEEN_RESOLUTION:
-            self._touch(request, now=now)
+        with _best_effort():
+            last_seen.record(session.session_key or "", now=now)
+        if now - session.get(LAST_SEEN, now) >= idle_resolution():
+            request.session[LAST_SEEN] = now
 
     def _enforce(self, request: HttpRequest, *, now: int) -> None:
         session = request.session
@@ -88,12 +100,7 @@ class SessionTimeoutMiddleware:
             request.user = AnonymousUser()
             return
         if LAST_SEEN not in session:  # a session from before the clocks: start them now
-            self._touch(request, now=now)
-
-    def _touch(self, request: HttpRequest, *, now: int) -> None:
-        request.session[LAST_SEEN] = now
-        with _best_effort():
-            services.session_touch(session_key=request.session.session_key or "")
+            session[LAST_SEEN] = now
 
 
 @contextmanager

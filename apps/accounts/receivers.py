@@ -6,11 +6,12 @@ from typing import Any
 
 from allauth.account.signals import password_changed, password_reset
 from django.contrib.auth.signals import user_logged_in
+from django.core.signals import request_finished
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.http import HttpRequest
 
-from . import services
+from . import last_seen, services
 from .middleware import AUTHENTICATED_AT, LAST_SEEN
 from .models import User
 
@@ -67,7 +68,13 @@ def forget_cached_identity(
     services.identity_invalidate(user_id=instance.pk)
 
 
+def flush_last_seen(sender: Any, **kwargs: Any) -> None:
+    """After a response has gone: write finished minutes of "last seen" (once a minute)."""
+    last_seen.flush_due()
+
+
 def connect() -> None:
+    request_finished.connect(flush_last_seen, dispatch_uid="accounts.last_seen")
     user_logged_in.connect(stamp_session_on_login, dispatch_uid="accounts.stamp_session")
     password_changed.connect(end_other_sessions_on_password_change, dispatch_uid="accounts.pw1")
     password_reset.connect(end_other_sessions_on_password_change, dispatch_uid="accounts.pw2")

@@ -12,7 +12,6 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.http import HttpRequest
-from django.utils import timezone
 from redis.exceptions import RedisError
 
 from apps.core import state
@@ -96,11 +95,6 @@ def session_rekey_for_user(*, request: HttpRequest) -> None:
         UserSession.objects.filter(session_key=old_key).update(
             session_key=request.session.session_key
         )
-
-
-def session_touch(*, session_key: str) -> None:
-    """Record that a session was just used (shown as "last seen" in the sessions list)."""
-    UserSession.objects.filter(session_key=session_key).update(last_seen_at=timezone.now())
 
 
 def session_forget(*, session_key: str) -> None:

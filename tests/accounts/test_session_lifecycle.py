@@ -263,22 +263,3 @@ def test_session_older_than_the_absolute_maximum_ends_despite_activity(
 
     assert not visitor(browser).is_authenticated
     assert not in_postgres(session_key)
-
-
-def test_last_seen_is_written_at_most_once_a_minute(member, password, clock):
-    browser = device("Browser")
-    session_key = sign_in(browser, email=member.email, password=password)
-    at_login = UserSession.objects.get(session_key=session_key).last_seen_at
-
-    for clock.seconds in (1, 30, 59):
-        visitor(browser)
-        assert UserSession.objects.get(session_key=session_key).last_seen_at == at_login
-
-    clock.seconds = 60
-    visitor(browser)
-    touched = UserSession.objects.get(session_key=session_key).last_seen_at
-    assert touched > at_login
-
-    clock.seconds = 100
-    visitor(browser)
-    assert UserSession.objects.get(session_key=session_key).last_seen_at == touched

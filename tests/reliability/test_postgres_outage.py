@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 from djstripe.models import Customer, Event, Subscription, WebhookEventTrigger
 
-from apps.accounts.middleware import LAST_SEEN
+from apps.accounts.middleware import LAST_SEEN, idle_resolution
 from apps.core.near_cache import near_cache
 from tests.billing import stripe_builders as build
 from tests.state_helpers import access_key
@@ -101,11 +101,11 @@ def test_gated_page_with_a_warm_cache_serves_the_cached_decision_without_sql(
     assert response.status_code == 200
 
 
-def test_gated_page_for_a_session_due_a_last_seen_write_answers_the_friendly_503(
+def test_gated_page_for_a_session_due_an_idle_clock_write_answers_the_friendly_503(
     user, paying_device, redis, postgres_down
 ):
     session = paying_device.session
-    session[LAST_SEEN] = int(time.time()) - 120  # "last seen" is due to be refreshed
+    session[LAST_SEEN] = int(time.time()) - idle_resolution() - 1  # the idle clock is due
     session.save()
     redis.delete(access_key(user.pk))
     near_cache().fence()
