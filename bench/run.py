@@ -88,9 +88,11 @@ def gunicorn(
     threads: int = 1,
     workers: int = 1,
     pin: bool = True,
+    env: dict[str, str] | None = None,
 ):
     env = {
         **os.environ,
+        **(env or {}),
         "DJANGO_SETTINGS_MODULE": settings,
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "WEB_CONCURRENCY": str(workers),
@@ -164,6 +166,11 @@ def wrk(
         text=True,
         check=True,
     ).stdout
+    return parse_wrk(out)
+
+
+def parse_wrk(out: str) -> tuple[float, float, float, int]:
+    """wrk's report -> (req/s, p50 ms, p99 ms, errors: non-2xx/3xx plus socket errors)."""
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     latency = {m[0]: float(m[1]) * _UNITS[m[2]] for m in _LATENCY.findall(out)}
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)

@@ -77,7 +77,7 @@ def reset(*, setting: str = "CACHES", **_: Any) -> None:
         user.cache_clear()
 
 
-@lru_cache(maxsize=4096)  # a hit builds no key strings; Subject is immutable
+@lru_cache(maxsize=16_384)  # a hit builds no key strings; Subject is immutable
 def user(user_id: int) -> Subject:
     return Subject(kind="user", id=str(user_id), tag=f"{{u:{user_id}}}")
 
