@@ -135,7 +135,7 @@ def main() -> int:
                     say(f"{count:,} members, {workers} worker(s){' pinned' if pin else ''}:")
                     # Warm-up: every member once through the gate, so Redis holds each
                     # member's Access and the rounds measure the steady state.
-                    warm = max(2, count // 400)
+                    warm = max(2, count * 3 // 1000)  # ~3 passes: compute, re-read, hit
                     for name in ("gated", "gated_off"):
                         port, path, kind = PATHS[name]
                         wrk(port, path, files[kind], seconds=warm, connections=4, pin=pin)
