@@ -11,7 +11,7 @@ DEPLOY_CHECK_ENV := DJANGO_SETTINGS_MODULE=config.settings.production \
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/tollgate \
 	REDIS_URL=redis://127.0.0.1:6379/0 ALLOWED_HOSTS=tollgate.example.com
 
-.PHONY: run dev test lint typecheck services chromium node wrk db demo bench soak clean
+.PHONY: run dev test lint typecheck services chromium node wrk db demo bench bench-population soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -84,6 +84,12 @@ wrk:
 ## bench: gated page vs bare, stock session auth and JWT (see bench/README.md)
 bench: $(VENV)/.dev-installed services wrk
 	$(BIN)/python bench/run.py
+
+## bench-population: 1/2,000/10,000 members rotating, 1/2/4 workers (see bench/README.md)
+bench-population: $(VENV)/.dev-installed services wrk
+	$(BIN)/python bench/population.py
+	$(BIN)/python bench/stages.py --members 10000
+	$(BIN)/python bench/memory.py
 
 ## soak: 60 s of members on gated pages while webhooks flip their plans; 0 stale grants
 soak: $(VENV)/.dev-installed services

@@ -2,6 +2,7 @@
 
 import ast
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -18,16 +19,19 @@ def _imported_apps(path: Path) -> set[str]:
     return {name.split(".")[1] for name in names if name.startswith("apps.") and "." in name}
 
 
-def test_no_app_imports_an_app_above_it():
-    upward = [
-        f"{path.relative_to(ROOT)} imports apps.{imported}"
+def _upward(names_in: Callable[[Path], set[str]], what: str) -> list[str]:
+    """Each app module that names (per `names_in`) an app above its own layer."""
+    return [
+        f"{path.relative_to(ROOT)} {what} {name}"
         for index, layer in enumerate(LAYERS)
         for path in sorted((ROOT / "apps" / layer).rglob("*.py"))
-        for imported in _imported_apps(path)
-        if imported in LAYERS[index + 1 :]
+        for name in names_in(path)
+        if name in LAYERS[index + 1 :]
     ]
 
-    assert upward == []
+
+def test_no_app_imports_an_app_above_it():
+    assert _upward(_imported_apps, "imports apps.") == []
 
 
 def _url_namespaces(path: Path) -> set[str]:
@@ -43,15 +47,7 @@ def _url_namespaces(path: Path) -> set[str]:
 
 def test_no_app_names_the_urls_of_an_app_above_it():
     """billing redirects to the site's pages through settings.BILLING_PAGES instead."""
-    upward = [
-        f"{path.relative_to(ROOT)} names a {namespace}: URL"
-        for index, layer in enumerate(LAYERS)
-        for path in sorted((ROOT / "apps" / layer).rglob("*.py"))
-        for namespace in _url_namespaces(path)
-        if namespace in LAYERS[index + 1 :]
-    ]
-
-    assert upward == []
+    assert _upward(_url_namespaces, "names a URL of") == []
 
 
 def test_bench_modules_import_without_a_cycle():
