@@ -165,6 +165,7 @@ SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=60 * 60 * 24 * 2)
 # How often each worker writes the sessions list's "last seen" from Redis to Postgres
 # (apps/accounts/last_seen.py); the sessions page itself is always current.
 SESSION_SEEN_FLUSH_INTERVAL = env.float("SESSION_SEEN_FLUSH_INTERVAL", default=60.0)
+SESSION_SEEN_SEND_INTERVAL = env.float("SESSION_SEEN_SEND_INTERVAL", default=1.0)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 
