@@ -75,6 +75,7 @@ def reset(*, setting: str = "CACHES", **_: Any) -> None:
     if setting == "CACHES":
         _prefix.cache_clear()
         user.cache_clear()
+        session.cache_clear()
 
 
 @lru_cache(maxsize=16_384)  # a hit builds no key strings; Subject is immutable
@@ -82,6 +83,7 @@ def user(user_id: int) -> Subject:
     return Subject(kind="user", id=str(user_id), tag=f"{{u:{user_id}}}")
 
 
+@lru_cache(maxsize=16_384)  # a hit hashes nothing and builds no key strings
 def session(user_id: int, session_key: str) -> Subject:
     """A signed-in session (its key names its user: apps/accounts/session_store.py)."""
     digest = hashlib.blake2b(session_key.encode(), digest_size=16).hexdigest()
