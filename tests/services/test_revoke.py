@@ -99,3 +99,22 @@ def test_bad_credentials_are_401(browser, revoke):
     assert response.status_code == 401
     assert response["WWW-Authenticate"].startswith("Basic realm=")
     assert signed_in(browser)
+
+
+def test_a_revocation_redis_has_not_confirmed_is_503_and_still_ended(
+    browser, revoke, introspect, monkeypatch
+):
+    from apps.accounts import services as accounts_services
+
+    def not_confirmed(*, user_id: int) -> None:
+        raise accounts_services.SignOutNotConfirmedError("not confirmed yet")
+
+    monkeypatch.setattr(accounts_services, "_confirm_ended", not_confirmed)
+    token = session_id(browser)
+
+    response = revoke(token)
+
+    assert response.status_code == 503
+    assert response.json() == {"error": "temporarily_unavailable"}
+    assert response["Retry-After"]
+    assert not signed_in(browser)  # ended in Postgres all the same
