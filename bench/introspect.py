@@ -15,6 +15,7 @@ import os
 import statistics
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -50,7 +51,34 @@ def prepare() -> dict[str, str]:
     Service.objects.filter(name="bench").delete()
     issued = services.service_create(name="bench")
     pair = f"{issued.service.client_id}:{issued.secret}".encode()
-    return {"session": member["session"], "auth": "Basic " + base64.b64encode(pair).decode()}
+    return {
+        "session": member["session"],
+        "auth": "Basic " + base64.b64encode(pair).decode(),
+        "client_id": issued.service.client_id,
+        "secret": issued.secret,
+    }
+
+
+def micro(values: dict[str, str], *, count: int = 5000) -> dict[str, float]:
+    """µs of CPU for introspection's own two steps, near-cached (best of 3)."""
+    from apps.services import credentials, token_kinds
+
+    steps = {
+        "credential check": lambda: credentials.authenticate(values["client_id"], values["secret"]),
+        "session kind": lambda: token_kinds.introspect(values["session"], hint="session_id"),
+    }
+    best = {}
+    for name, step in steps.items():
+        for _ in range(300):
+            step()
+        laps = []
+        for _ in range(3):
+            started = time.process_time()
+            for _ in range(count):
+                step()
+            laps.append((time.process_time() - started) / count * 1e6)
+        best[name] = min(laps)
+    return best
 
 
 def wrk(
@@ -82,6 +110,34 @@ def check(values: dict[str, str]) -> None:
             raise RuntimeError("introspection did not say active")
 
 
+def cpu_per_request(values: dict[str, str], *, rounds: int, count: int) -> dict[str, list[float]]:
+    """µs of this process's CPU per request through the whole WSGI stack (Django's test
+    client, in-process, warm): what a worker spends, whatever else the machine runs."""
+    from django.conf import settings
+    from django.test import Client
+
+    member = Client(HTTP_HOST="127.0.0.1")
+    member.cookies[settings.SESSION_COOKIE_NAME] = values["session"]
+    service = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=values["auth"])
+    body = f"token={values['session']}&token_type_hint=session_id"
+    form = "application/x-www-form-urlencoded"
+    calls = {
+        "bare": lambda: member.get("/bench/bare"),
+        "api_session": lambda: member.get("/api/session"),
+        "introspect": lambda: service.post("/oauth/introspect", body, content_type=form),
+    }
+    spent: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(rounds):
+        for name, call in calls.items():  # interleaved, as the wrk rounds
+            for _ in range(200):
+                call()  # warm: this thread's near cache holds the member and the service
+            started = time.process_time()
+            for _ in range(count):
+                call()
+            spent[name].append((time.process_time() - started) / count * 1e6)
+    return spent
+
+
 PATHS = {"bare": "/bench/bare", "api_session": "/api/session", "introspect": "/oauth/introspect"}
 
 
@@ -95,6 +151,14 @@ def main() -> int:
     os.chdir(ROOT)
     say("Preparing the database, a paying member and a service ...")
     values = prepare()
+    for name, spent_us in micro(values).items():
+        say(f"  {name:18} {spent_us:6.1f} µs")
+    say("CPU per request, in-process (µs, median of rounds):")
+    for name, spent in cpu_per_request(values, rounds=args.rounds, count=2000).items():
+        say(
+            f"  {name:12} {statistics.median(spent):6.0f} µs  (rounds: "
+            f"{', '.join(f'{v:.0f}' for v in spent)})"
+        )
     results: dict[str, list[tuple[float, float, float, int]]] = {name: [] for name in PATHS}
     with gunicorn(PORT, "bench.settings", "sync"):
         check(values)
