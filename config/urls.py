@@ -19,6 +19,8 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("billing/", include("apps.billing.urls")),
     path("api/session", session_introspect, name="api_session"),
+    # For other services: RFC 7662 introspection and RFC 7009 revocation (apps/services).
+    path("oauth/", include("apps.services.urls")),
     # dj-stripe's webhook endpoint: /stripe/webhook/<uuid>/ (see `manage.py billing_setup`),
     # behind a guard that refuses what Stripe never sends before dj-stripe stores it.
     path("stripe/webhook/<uuid:uuid>/", stripe_webhook, name="stripe_webhook"),

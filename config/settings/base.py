@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.accounts",
     "apps.billing",
+    "apps.services",
     "apps.web",
 ]
 
@@ -258,6 +259,18 @@ BILLING_WEBHOOK_MAX_BYTES = env.int("BILLING_WEBHOOK_MAX_BYTES", default=64 * 10
 BILLING_WEBHOOK_REJECTION_RATE = env("BILLING_WEBHOOK_REJECTION_RATE", default="30/10m")
 # Also sign a user out everywhere when their subscription ends.
 BILLING_END_SESSIONS_ON_CANCEL = env.bool("BILLING_END_SESSIONS_ON_CANCEL", default=False)
+
+# --- Other services (apps.services): token introspection and revocation ------------
+# How long a rotated-out service secret keeps working, so the service can be redeployed
+# with the new one (e.g. "1d", "12h"; "0" ends it at once).
+SERVICES_SECRET_OVERLAP = env("SERVICES_SECRET_OVERLAP", default="1d")
+# Failed service authentications (allauth's rate-limit format) per client IP and per
+# client id before they answer 429; valid credentials are never counted.
+SERVICES_AUTH_FAILURE_RATE = env("SERVICES_AUTH_FAILURE_RATE", default="30/m/ip,10/m/key")
+ACCOUNT_RATE_LIMITS["service_auth_failed"] = SERVICES_AUTH_FAILURE_RATE
+# Longest token introspection or revocation accepts (a session id is 40 characters; room
+# for signed access tokens); longer is a 400.
+SERVICES_TOKEN_MAX_LENGTH = 4096
 
 # --- Email -------------------------------------------------------------------------
 # EMAIL_URL picks the backend: smtp+tls://user:pass@host:587 in production, the console

@@ -96,6 +96,11 @@ def _session(user_id: int, digest: str) -> Subject:
     )
 
 
+def service(client_id: str) -> Subject:
+    """Another service's credentials (apps/services), cached for token introspection."""
+    return Subject(kind="service", id=client_id, tag=f"{{svc:{client_id}}}")
+
+
 def parse(name: str) -> Subject:
     """The subject an OwedInvalidation row names."""
     kind, _, ident = name.partition(":")
@@ -104,6 +109,8 @@ def parse(name: str) -> Subject:
     if kind == "session":
         owner, _, digest = ident.partition(":")
         return _session(int(owner), digest)
+    if kind == "service":
+        return service(ident)
     raise ValueError(f"unknown subject {name!r}")
 
 
