@@ -143,6 +143,7 @@ def worker(transactional_db, fast_retries, tmp_path) -> Iterator[subprocess.Pope
         process.wait()
     log.close()
     with connection.cursor() as cursor:  # procrastinate's tables are not flushed by Django
+        cursor.execute("DELETE FROM procrastinate_periodic_defers")
         cursor.execute("DELETE FROM procrastinate_jobs")
 
 

@@ -4,6 +4,7 @@ import itertools
 import time
 
 import pytest
+from django.db import connection, transaction
 
 from apps.events import services
 from apps.events.models import SESSION_ENDED, Delivery, Event
@@ -115,3 +116,23 @@ def test_a_receiver_that_is_down_is_retried_until_dead(user, endpoint_for, worke
     errors = [a.error for a in delivery.log.all()]
     assert len(errors) == 3
     assert all(error.startswith("ConnectionError") for error in errors)
+
+
+def test_a_delivery_whose_worker_died_mid_attempt_is_handed_to_a_live_worker(
+    user, receiver, endpoint_for, worker
+):
+    """The periodic events.retry_stalled finds a job left "doing" by a worker that is gone."""
+    endpoint_for(receiver)
+    with transaction.atomic():
+        event = emit(user.pk)
+        delivery = only_delivery(event)
+        with connection.cursor() as cursor:  # as a worker that was killed left it
+            cursor.execute(
+                "UPDATE procrastinate_jobs SET status = 'doing', worker_id = NULL WHERE id = %s",
+                [delivery.job_id],
+            )
+
+    delivery = settled(delivery, timeout=90)
+
+    assert delivery.status == Delivery.Status.DELIVERED
+    assert [r.headers["webhook-id"] for r in receiver.wait_for(1)] == [event.id]
