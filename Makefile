@@ -27,6 +27,11 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 services:
 	@scripts/services.sh
 
+# The events worker (apps/events: deliveries to other services) runs beside the web
+# server: started in the background, stopped (SIGTERM, then waited for) when it stops.
+WITH_WORKER = $(BIN)/python manage.py procrastinate worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM;
+
 # Browser tests drive Debian's Chromium (never a downloaded browser build).
 chromium:
 	@command -v chromium >/dev/null || { echo "installing Debian's chromium for the browser tests"; \
@@ -47,19 +52,19 @@ $(OIDC_PEER)/node_modules/.package-lock.json: $(OIDC_PEER)/package.json $(OIDC_P
 db: $(VENV)/.runtime-installed services
 	@$(BIN)/python scripts/createdb.py
 
-## run: install, migrate, load demo data, serve with gunicorn on 127.0.0.1:$(PORT)
+## run: install, migrate, load demo data, serve with gunicorn on 127.0.0.1:$(PORT), + the events worker
 run: export DJANGO_SETTINGS_MODULE := config.settings.local
 run: db
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py demo_load
 	@echo "Serving on http://127.0.0.1:$(PORT)/ (Ctrl-C stops); the demo accounts and what to try are above."
-	$(BIN)/gunicorn -c config/gunicorn.conf.py config.wsgi
+	@$(WITH_WORKER) $(BIN)/gunicorn -c config/gunicorn.conf.py config.wsgi
 
-## dev: runserver with autoreload, for development
+## dev: runserver with autoreload (and the events worker), for development
 dev: export DJANGO_SETTINGS_MODULE := config.settings.local
 dev: db
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+	@$(WITH_WORKER) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .

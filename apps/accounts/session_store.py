@@ -24,10 +24,13 @@ from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS
 from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
 from django.contrib.sessions.backends.db import SessionStore as DBStore
+from django.db import transaction
 from django.utils.crypto import get_random_string
 from django_redis.serializers.base import BaseSerializer
 
 from apps.core import state
+
+from . import signals
 
 KEY_LENGTH = 40  # the database column's size
 RANDOM_LENGTH = 32
@@ -107,7 +110,15 @@ class SessionStore(CachedDBStore):
         if user_id is None or session_key is None:
             super().delete(session_key)
             return
-        DBStore.delete(self, session_key)
+        with transaction.atomic():  # the row and the news of its end commit together
+            deleted, _ = self.model.objects.filter(session_key=session_key).delete()
+            if deleted:  # a key that had ended already is not news
+                signals.session_ended.send(
+                    sender=SessionStore,
+                    user_id=user_id,
+                    session_id=signals.session_digest(session_key),
+                    rotated=self.session_key is not None and session_key != self.session_key,
+                )
         ended = state.session(user_id, session_key)
         state.discard([ended])  # the copy goes now, as cached_db's DEL
         # What makes the end stick whatever becomes of any copy: the session's

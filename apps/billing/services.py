@@ -17,7 +17,7 @@ from apps.accounts.models import User
 from apps.core import state
 from apps.core.errors import ApplicationError
 
-from . import checkout, pages, selectors, stripe_api
+from . import checkout, pages, selectors, signals, stripe_api
 
 logger = logging.getLogger(__name__)
 
@@ -28,8 +28,12 @@ def access_invalidate(*, user_ids: Iterable[int | None]) -> None:
     Run after commit so no request can re-cache the old rows, and owed durably in the
     same transaction (apps/core/state/), so a Redis failure delays it but never
     loses it; the failure also raises, so a webhook answers 5xx and Stripe retries.
+    Sends `signals.access_changed` in that transaction too (apps/events tells others).
     """
-    state.invalidate_after_commit(state.user(int(uid)) for uid in user_ids if uid)
+    ids = frozenset(int(uid) for uid in user_ids if uid)
+    state.invalidate_after_commit(state.user(uid) for uid in ids)
+    if ids:
+        signals.access_changed.send(sender=access_invalidate, user_ids=ids)
 
 
 def customer_ensure(*, user: User) -> Customer:

@@ -50,6 +50,8 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.billing",
     "apps.services",
+    "procrastinate.contrib.django",  # the task queue apps.events delivers through
+    "apps.events",
     "apps.web",
 ]
 
@@ -272,6 +274,26 @@ ACCOUNT_RATE_LIMITS["service_auth_failed"] = SERVICES_AUTH_FAILURE_RATE
 # for signed access tokens); longer is a 400.
 SERVICES_TOKEN_MAX_LENGTH = 4096
 
+# --- Events for other services (apps.events: Standard Webhooks through procrastinate) -
+# A delivery is tried up to EVENTS_MAX_ATTEMPTS times, waiting a random time of up to
+# base * 2^(n-1) seconds (never more than the cap) after the n-th failure, then is dead.
+EVENTS_MAX_ATTEMPTS = env.int("EVENTS_MAX_ATTEMPTS", default=10)
+EVENTS_RETRY_BASE = env.float("EVENTS_RETRY_BASE", default=5.0)
+EVENTS_RETRY_CAP = env.float("EVENTS_RETRY_CAP", default=3600.0)
+# Seconds a receiver has to answer one attempt (connect and read).
+EVENTS_TIMEOUT = env.float("EVENTS_TIMEOUT", default=10.0)
+# Deliveries one worker process makes at once (each waits on its receiver in a thread).
+EVENTS_WORKER_CONCURRENCY = env.int("EVENTS_WORKER_CONCURRENCY", default=8)
+# The worker (`manage.py procrastinate worker`, started by `make run`) hears of new jobs
+# at once (LISTEN/NOTIFY); it polls this often (seconds) for retries that came due.
+EVENTS_POLL_INTERVAL = env.float("EVENTS_POLL_INTERVAL", default=1.0)
+PROCRASTINATE_WORKER_DEFAULTS = {
+    "queues": ["events"],
+    "concurrency": EVENTS_WORKER_CONCURRENCY,
+    "fetch_job_polling_interval": EVENTS_POLL_INTERVAL,
+    "delete_jobs": "successful",  # the delivery log (apps.events) keeps what happened
+}
+
 # --- Email -------------------------------------------------------------------------
 # EMAIL_URL picks the backend: smtp+tls://user:pass@host:587 in production, the console
 # locally (verification and reset links are printed to the terminal).
@@ -352,6 +374,9 @@ LOGGING = {
         "django.template": {"level": "INFO"},
         # stripe-python logs every request at INFO; errors still come through.
         "stripe": {"level": "WARNING"},
+        # procrastinate logs every deferred job and every run at INFO; apps.events logs
+        # each delivery attempt itself, and a delivery that died comes through as ERROR.
+        "procrastinate": {"level": "WARNING"},
     },
 }
 
