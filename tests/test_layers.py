@@ -7,7 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-LAYERS = ["core", "accounts", "billing", "services", "events", "web"]  # each may import only those before it
+# Each may import only those before it.
+LAYERS = ["core", "accounts", "billing", "services", "events", "web"]
 
 
 def _imported_apps(path: Path) -> set[str]:
