@@ -18,6 +18,7 @@ from apps.core import state
 from apps.core.errors import ApplicationError
 
 from .models import User
+from .session_store import SessionStore
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +66,20 @@ def session_end(*, user: User, user_session_id: int) -> str | None:
         usersessions_adapter().end_sessions([session])
     _confirm_ended(user_id=user.pk)
     return session_key
+
+
+def session_end_by_key(*, user_id: int, session_key: str) -> None:
+    """End the session `session_key` of user `user_id` (e.g. a token family's, when one
+    of its refresh tokens is replayed). Raises SignOutNotConfirmedError as above."""
+    with transaction.atomic():
+        rows = list(
+            UserSession.objects.filter(user_id=user_id, session_key=session_key).select_for_update()
+        )
+        if rows:
+            usersessions_adapter().end_sessions(rows)
+        else:  # signed in before the sessions list knew it: the session alone
+            SessionStore(session_key).delete()
+    _confirm_ended(user_id=user_id)
 
 
 def _confirm_ended(*, user_id: int) -> None:
