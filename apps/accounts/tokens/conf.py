@@ -1,6 +1,7 @@
 """Token settings parsed once, with errors that name the variable to fix."""
 
 import re
+from functools import cache
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -20,7 +21,11 @@ _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def _seconds(variable: str, *, minimum: int) -> int:
-    value = str(getattr(settings, variable))
+    return _parsed(variable, str(getattr(settings, variable)), minimum)
+
+
+@cache  # on the verification path; keyed on the value, so a changed setting is obeyed
+def _parsed(variable: str, value: str, minimum: int) -> int:
     match = _DURATION.match(value)
     if not match:
         raise ImproperlyConfigured(

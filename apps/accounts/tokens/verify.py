@@ -17,6 +17,7 @@ The rule (docs/architecture.md, "How a team and a token plug in"):
 
 import time
 from dataclasses import dataclass
+from typing import cast
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
@@ -78,10 +79,16 @@ def session_verify(claims: Claims) -> VerifiedToken:
     return VerifiedToken(user=user, claims=claims, session=store, snapshot=store.snapshot)
 
 
+class _SessionOnly:
+    """What identity.get_user reads of a request (its session), without an HttpRequest's
+    construction cost (a fifth of a near-cache hit's verification)."""
+
+    def __init__(self, session: SessionStore) -> None:
+        self.session = session
+
+
 def _session_user(store: SessionStore) -> User | None:
     """The session's user as a cookie request would see it (the identity snapshot, read
     with the session; Postgres on a miss), checking the session's auth hash."""
-    request = HttpRequest()
-    request.session = store
-    user = identity.get_user(request)
+    user = identity.get_user(cast(HttpRequest, _SessionOnly(store)))
     return user if isinstance(user, User) and user.is_active else None
