@@ -146,9 +146,28 @@ def test_deactivating_the_user_makes_their_tokens_inactive(
     assert headless.me(Client(), tokens["access_token"]).status_code == 401
 
 
-def test_a_session_that_idled_out_makes_its_token_inactive(tokens, settings):
-    settings.SESSION_IDLE_TIMEOUT = -1  # every session has been idle too long
+def test_an_apps_session_lives_as_long_as_its_refresh_token_not_a_browsers(tokens, settings):
+    from django.contrib.sessions.models import Session
+
+    session_key = sid_decrypt(forge.claims_of(tokens["access_token"])["sid"])
+    row = Session.objects.get(session_key=session_key)
+    refresh_exp = forge.claims_of(tokens["refresh_token"])["exp"]
+    assert abs(row.expire_date.timestamp() - refresh_exp) <= 1
+
+    settings.SESSION_IDLE_TIMEOUT = -1  # every browser's session has idled out...
+    settings.SESSION_COOKIE_AGE = -1  # ...and is too old
+    assert headless.me(Client(), tokens["access_token"]).status_code == 200  # not an app's
+
+
+def test_an_apps_session_that_expired_makes_its_tokens_inactive(tokens):
+    from django.contrib.sessions.models import Session
+
+    session_key = sid_decrypt(forge.claims_of(tokens["access_token"])["sid"])
+    Session.objects.filter(session_key=session_key).update(expire_date=timezone.now())
+    state.invalidate([state.user(int(forge.claims_of(tokens["access_token"])["sub"]))])
+
     assert headless.me(Client(), tokens["access_token"]).status_code == 401
+    assert headless.refresh(Client(), tokens["refresh_token"]).status_code == 400
 
 
 def test_the_token_survives_a_redis_flush(tokens, redis):

@@ -20,6 +20,7 @@ so the other holder's next refresh is a replay and ends the family then.
 
 import logging
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from allauth.headless import app_settings
@@ -33,11 +34,9 @@ from .. import services
 from ..middleware import LAST_SEEN
 from . import bearer, conf
 from .codec import TokenInvalidError, access_encode, refresh_decode, refresh_encode
-from .verify import access_token_verify, session_verify
+from .verify import REFRESH_JTI, access_token_verify, session_verify
 
 logger = logging.getLogger(__name__)
-
-REFRESH_JTI = "_tollgate_refresh_jti"  # in the session: its family's one valid refresh token
 
 
 class TokenStrategy(JWTTokenStrategy):
@@ -87,7 +86,7 @@ class TokenStrategy(JWTTokenStrategy):
         next_refresh_token = refresh_token
         if app_settings.JWT_ROTATE_REFRESH_TOKEN:
             next_refresh_token = _refresh_issue(session, user_id=claims.user_id)
-        session[LAST_SEEN] = int(time.time())  # an app in use keeps its session alive
+        session[LAST_SEEN] = int(time.time())  # for the sessions list
         session.save()
         return access_token, next_refresh_token
 
@@ -101,6 +100,9 @@ def _refresh_issue(session: SessionBase, *, user_id: int) -> str:
     assert session.session_key is not None  # noqa: S101 - callers saved it
     token, claims = refresh_encode(user_id=user_id, session_key=session.session_key)
     session[REFRESH_JTI] = claims["jti"]
+    # An app's session lives as long as its newest refresh token: TOKENS_REFRESH_LIFETIME
+    # after the last refresh, the app's idle timeout (a browser's clocks are for cookies).
+    session.set_expiry(datetime.fromtimestamp(claims["exp"], tz=UTC))
     return token
 
 

@@ -5,8 +5,8 @@ The rule (docs/architecture.md, "How a team and a token plug in"):
 - A token is **active** while the session it names is: the session's copy accepted
   under its user's and its own generation in the request's one MGET (near-cached: no
   round trip on a hit), else its row in Postgres; the session still names the token's
-  user with the current auth hash, the user is active, and neither of the session's
-  clocks (SESSION_MAX_AGE, SESSION_IDLE_TIMEOUT) ran out. Signing out that session (or
+  user with the current auth hash, the user is active, and the session has not expired
+  (an app's session expires when its refresh token does). Signing out that session (or
   every session, a password change, a deactivation, a replayed refresh token) moves the
   session's generation and deletes its row, so the next request finds it inactive.
 - The token's `gen` is the user's generation at issue. An Access change (a webhook, the
@@ -30,6 +30,8 @@ from ..middleware import AUTHENTICATED_AT, LAST_SEEN
 from ..models import User
 from ..session_store import SessionStore, user_id_of
 from .codec import Claims, TokenInvalidError, access_decode
+
+REFRESH_JTI = "_tollgate_refresh_jti"  # in an app's session: its family's valid refresh token
 
 
 class TokenInactiveError(TokenInvalidError):
@@ -67,16 +69,23 @@ def session_verify(claims: Claims) -> VerifiedToken:
     # the store for identity below.
     if store.get(SESSION_KEY) != str(claims.user_id) or store.snapshot is None:
         raise TokenInactiveError("session ended")
-    now = int(time.time())
-    if (
-        now - int(store.get(AUTHENTICATED_AT, now)) > settings.SESSION_COOKIE_AGE
-        or now - int(store.get(LAST_SEEN, now)) > settings.SESSION_IDLE_TIMEOUT
-    ):
+    if REFRESH_JTI not in store and _cookie_clocks_ran_out(store):
         raise TokenInactiveError("session timed out")  # the next cookie request ends it
     user = _session_user(store)
     if user is None:
         raise TokenInactiveError("user signed out or inactive")
     return VerifiedToken(user=user, claims=claims, session=store, snapshot=store.snapshot)
+
+
+def _cookie_clocks_ran_out(store: SessionStore) -> bool:
+    """A browser's session: SESSION_MAX_AGE and SESSION_IDLE_TIMEOUT, as the middleware
+    checks them. An app's session (one that issued a refresh token) ends instead when its
+    refresh token expires unused: its expiry moves with every refresh (strategy.py)."""
+    now = int(time.time())
+    return (
+        now - int(store.get(AUTHENTICATED_AT, now)) > settings.SESSION_COOKIE_AGE
+        or now - int(store.get(LAST_SEEN, now)) > settings.SESSION_IDLE_TIMEOUT
+    )
 
 
 class _SessionOnly:
