@@ -123,6 +123,7 @@ class LoadedKey:
 
     def jwk(self) -> dict[str, Any]:
         jwk = RSAAlgorithm.to_jwk(self.public_key, as_dict=True)
+        jwk.pop("key_ops", None)  # RFC 7517 §4.3: not together with `use`
         return {**jwk, "kid": self.kid, "use": "sig", "alg": conf.ALGORITHM}
 
 
