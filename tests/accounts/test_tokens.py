@@ -293,3 +293,17 @@ def test_the_default_lifetimes_pass_the_system_check():
 
     assert check_token_settings() == []
     assert (conf.access_lifetime(), conf.refresh_lifetime()) == (900, 30 * 86400)
+
+
+def test_the_browser_client_uses_the_session_cookie_and_gets_no_tokens(client, user):
+    client.force_login(user)
+    response = client.get("/_allauth/browser/v1/auth/session")
+    assert response.status_code == 200
+    assert response.json()["meta"]["is_authenticated"] is True
+    assert "access_token" not in response.json()["meta"]
+
+
+def test_the_jwks_publishes_only_what_verifies(tokens):
+    [key] = Client().get("/.well-known/jwks.json").json()["keys"]
+    assert set(key) == {"kty", "n", "e", "kid", "use", "alg"}
+    assert (key["use"], key["alg"]) == ("sig", "RS256")
