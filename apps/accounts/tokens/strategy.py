@@ -1,7 +1,7 @@
 """allauth headless's JWT token strategy, on our keys, claims and verification.
 
 allauth's `JWTTokenStrategy` is subclassed at its public methods: it signs with one key
-from settings and checks only signature and expiry (`HEADLESS_JWT_STATEFUL_VALIDATION`
+from settings and checks only signature and expiry (`HEADLESS_JWT_STATEFUL_VALIDATION_ENABLED`
 adds a session lookup, but no generations and no `kid`). Here:
 
 - tokens are signed by the current key of keys.py (`kid` header), with `iss`, `aud`
