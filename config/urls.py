@@ -26,6 +26,8 @@ urlpatterns = [
     path("api/v1/me", token_me, name="api_v1_me"),
     path(".well-known/jwks.json", tokens.jwks, name="tokens_jwks"),
     path(".well-known/openid-configuration", tokens.openid_configuration, name="tokens_openid"),
+    # For other services: RFC 7662 introspection and RFC 7009 revocation (apps/services).
+    path("oauth/", include("apps.services.urls")),
     # dj-stripe's webhook endpoint: /stripe/webhook/<uuid>/ (see `manage.py billing_setup`),
     # behind a guard that refuses what Stripe never sends before dj-stripe stores it.
     path("stripe/webhook/<uuid:uuid>/", stripe_webhook, name="stripe_webhook"),

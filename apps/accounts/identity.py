@@ -11,6 +11,7 @@ Whenever the snapshot cannot vouch for the session (no snapshot, hash mismatch,
 secret key rotation, Redis down), Django's own `get_user` decides, unchanged.
 """
 
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
@@ -85,4 +86,32 @@ def get_user(request: HttpRequest) -> User | AnonymousUser:
         user = loaded
         snapshot.put(SLOT, snapshot_of(user), ttl=state.VALUE_TTL_CEILING)
     user.backend = backend  # type: ignore[attr-defined]  # as django.contrib.auth.login sets it
+    return user
+
+
+def user_for_session(data: Mapping[str, Any], *, snapshot: state.Snapshot) -> User | None:
+    """The active user a session's `data` signs in, if the session still vouches for them
+    (the same checks as `get_user`); None otherwise. Read-only: unlike Django's
+    `get_user` it never rotates or flushes the session, since whoever asks (another
+    service, apps/services) is not the session's browser."""
+    try:
+        user_id = int(data[auth.SESSION_KEY])
+        backend = data[auth.BACKEND_SESSION_KEY]
+    except (KeyError, TypeError, ValueError):
+        return None
+    session_hash = data.get(auth.HASH_SESSION_KEY) or ""
+    if user_id != snapshot.user_id or backend not in settings.AUTHENTICATION_BACKENDS:
+        return None
+    if not session_hash:
+        return None
+    cached = snapshot.get(SLOT)
+    if cached is not None and constant_time_compare(session_hash, cached["auth_hash"]):
+        return user_from_snapshot(cached) if cached["is_active"] else None
+    user = User.objects.filter(pk=user_id).first()
+    if user is None or not user.is_active:
+        return None
+    hashes = [user.get_session_auth_hash(), *user.get_session_auth_fallback_hash()]
+    if not any(constant_time_compare(session_hash, value) for value in hashes):
+        return None  # the password changed since: the session no longer signs anyone in
+    snapshot.put(SLOT, snapshot_of(user), ttl=state.VALUE_TTL_CEILING)
     return user

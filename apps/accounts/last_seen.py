@@ -4,21 +4,28 @@ Each session's activity used to rewrite the session (a Redis SET, a Postgres wri
 fence, and every near-cache copy of it dropped) plus its sessions-list row, once a
 minute per member. Now:
 
-- `record` puts the minute into that minute's bucket, a Redis hash nothing reads per
-  request (`<prefix>:seen:<minute>`, kept an hour): no session write, no copy dropped,
-  one round trip per session per minute per worker (a worker remembers what it sent);
-- `flush_due`, run after a response has gone (`request_finished`), has each worker look
-  every SESSION_SEEN_FLUSH_INTERVAL (60 s) for finished buckets; one worker claims each
-  and writes it to the rows in a few UPDATEs (one per minute value, only ever moving a
-  row forward); a bucket whose write failed is released and retried for 5 minutes;
-- the sessions list flushes its own user's sessions first (`flush_for`), so the page
-  shows the last minute without waiting for the batch.
+- `record` notes the minute in this worker's buffer: no session write, no copy dropped,
+  nothing sent during the request (a worker remembers what it noted, so a session costs
+  it one entry a minute);
+- `flush_due`, run after a response has gone (`request_finished`), sends the buffer into
+  each minute's bucket, a Redis hash nothing reads per request (`<prefix>:seen:<minute>`,
+  kept an hour), in one pipeline at most every SESSION_SEEN_SEND_INTERVAL (1 s) or once
+  SEND_AT entries wait. With 10,000 members a worker so sends about once a second
+  instead of once per member per minute. A worker that then receives no request keeps
+  what it noted until its next request or its exit;
+- every SESSION_SEEN_FLUSH_INTERVAL (60 s) `flush_due` also looks for finished buckets
+  (finished CLAIM_GRACE after their minute, so late sends land first); one worker claims
+  each and writes it to the rows in a few UPDATEs (one per minute value, only ever
+  moving a row forward); a bucket whose write failed is released and retried for 5 minutes;
+- the sessions list flushes its own user's sessions first (`flush_for`, after sending
+  this worker's buffer), so the page shows the last minute without waiting for the batch.
 
-Redis down: `record` writes the row directly, as before (slower, never lost).
+Redis down: the send writes the rows directly, as before (slower, never lost).
 The idle timeout does not depend on any of this: it is enforced from the session's own
 stamp (apps/accounts/middleware.py).
 """
 
+import atexit
 import contextlib
 import logging
 import time
@@ -37,8 +44,13 @@ logger = logging.getLogger(__name__)
 MINUTE = 60
 RETRY_MINUTES = 5  # a bucket whose write failed is tried again for this long
 BUCKET_TTL = 3600
+SEND_AT = 200  # noted entries that make a worker send at once, whatever the interval
+CLAIM_GRACE = 10  # s after its minute before a bucket counts as finished (late sends)
 _REMEMBERED = 50_000  # sessions a worker remembers having recorded; then it starts over
 _sent: dict[str, int] = {}  # session key -> the minute this process last recorded
+_buffer: dict[int, dict[str, int]] = defaultdict(dict)  # minute -> {session key: minute}
+_buffered = 0
+_last_send = float("-inf")  # a lone request on an idle worker is sent at once
 _last_look = time.monotonic()  # a new worker first looks one interval after it starts
 
 
@@ -51,29 +63,54 @@ def _minute(now: float) -> int:
 
 
 def record(session_key: str, *, now: float) -> None:
-    """This session was active at `now` (resolution: a minute)."""
+    """This session was active at `now` (resolution: a minute). Costs no round trip."""
+    global _buffered
     minute = _minute(now)
     if _sent.get(session_key) == minute:
         return
-    try:
-        pipe = get_redis_connection("default").pipeline(transaction=False)
-        pipe.hset(_key(minute), session_key, minute)
-        pipe.expire(_key(minute), BUCKET_TTL)
-        pipe.execute()
-    except RedisError:
-        _write({minute: [session_key]})  # slower, never lost
+    _buffer[minute][session_key] = minute
+    _buffered += 1
     if len(_sent) >= _REMEMBERED:
         _sent.clear()
     _sent[session_key] = minute
 
 
 def flush_due() -> None:
-    """After a response: `flush`, if this worker has not looked for SESSION_SEEN_FLUSH_INTERVAL."""
+    """After a response: send what this worker noted (at most every
+    SESSION_SEEN_SEND_INTERVAL, unless SEND_AT entries wait), and `flush` finished
+    buckets if it has not looked for SESSION_SEEN_FLUSH_INTERVAL."""
     global _last_look
+    if _buffered and (
+        _buffered >= SEND_AT or time.monotonic() - _last_send >= settings.SESSION_SEEN_SEND_INTERVAL
+    ):
+        send()
     if time.monotonic() - _last_look < settings.SESSION_SEEN_FLUSH_INTERVAL:
         return
     _last_look = time.monotonic()
     flush()
+
+
+def send() -> None:
+    """Put what this worker noted into the minutes' buckets, in one round trip.
+    Redis down: straight to the rows (Postgres down too: logged, the minute is lost)."""
+    global _buffered, _last_send
+    noted = dict(_buffer)
+    _buffer.clear()
+    _buffered = 0
+    _last_send = time.monotonic()
+    if not noted:
+        return
+    try:
+        pipe = get_redis_connection("default").pipeline(transaction=False)
+        for minute, entries in noted.items():
+            pipe.hset(_key(minute), mapping=entries)
+            pipe.expire(_key(minute), BUCKET_TTL)
+        pipe.execute()
+    except RedisError:
+        _write({minute: list(entries) for minute, entries in noted.items()}, best_effort=True)
+
+
+atexit.register(send)  # a worker that stops sends what it noted (best effort)
 
 
 def flush(*, now: float | None = None) -> None:
@@ -81,7 +118,7 @@ def flush(*, now: float | None = None) -> None:
 
     One round trip for the claims (SET NX in a pipeline); a bucket is claimed once, and
     released again if Postgres failed, so it is retried for RETRY_MINUTES."""
-    finished = _minute(time.time() if now is None else now) - MINUTE
+    finished = _minute((time.time() if now is None else now) - CLAIM_GRACE) - MINUTE
     minutes = [finished - MINUTE * back for back in range(RETRY_MINUTES)]
     try:
         pipe = get_redis_connection("default").pipeline(transaction=False)
@@ -96,6 +133,7 @@ def flush(*, now: float | None = None) -> None:
 
 def flush_for(session_keys: Iterable[str], *, now: float | None = None) -> None:
     """Write what the buckets hold for these sessions now (the sessions list's freshness)."""
+    send()  # this worker's own notes first: the list is often the request after one
     keys = list(session_keys)
     current = _minute(time.time() if now is None else now)
     if not keys:
@@ -151,7 +189,10 @@ def _write(by_minute: dict[int, list[str]], *, best_effort: bool = False) -> boo
 
 
 def forget() -> None:
-    """Drop what this process remembers, and start its interval again (tests)."""
-    global _last_look
+    """Drop what this process remembers and noted, and start its intervals again (tests)."""
+    global _last_look, _last_send, _buffered
     _sent.clear()
+    _buffer.clear()
+    _buffered = 0
+    _last_send = float("-inf")
     _last_look = time.monotonic()

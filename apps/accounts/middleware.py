@@ -80,8 +80,7 @@ class SessionTimeoutMiddleware:
         if not counts_as_activity(request, view):
             return
         now = int(time.time())
-        with _best_effort():
-            last_seen.record(session.session_key or "", now=now)
+        last_seen.record(session.session_key or "", now=now)
         if now - session.get(LAST_SEEN, now) >= idle_resolution():
             request.session[LAST_SEEN] = now
 

@@ -3,10 +3,12 @@
 import logging
 import secrets
 from dataclasses import dataclass
+from importlib import import_module
 
 from allauth.account.models import EmailAddress
 from allauth.usersessions.adapter import get_adapter as usersessions_adapter
 from allauth.usersessions.models import UserSession
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -18,7 +20,7 @@ from apps.core import state
 from apps.core.errors import ApplicationError
 
 from .models import User
-from .session_store import SessionStore
+from .session_store import user_id_of
 
 logger = logging.getLogger(__name__)
 
@@ -68,18 +70,26 @@ def session_end(*, user: User, user_session_id: int) -> str | None:
     return session_key
 
 
-def session_end_by_key(*, user_id: int, session_key: str) -> None:
-    """End the session `session_key` of user `user_id` (e.g. a token family's, when one
-    of its refresh tokens is replayed). Raises SignOutNotConfirmedError as above."""
+def session_end_by_key(*, session_key: str) -> bool:
+    """End the session with this key, whoever's it is (another service revoking it,
+    apps/services), as signing out a device does; True if there was one to end.
+
+    Raises SignOutNotConfirmedError as `sessions_end_all` does.
+    """
+    user_id = user_id_of(session_key)
     with transaction.atomic():
-        rows = list(
-            UserSession.objects.filter(user_id=user_id, session_key=session_key).select_for_update()
-        )
-        if rows:
-            usersessions_adapter().end_sessions(rows)
-        else:  # signed in before the sessions list knew it: the session alone
-            SessionStore(session_key).delete()
-    _confirm_ended(user_id=user_id)
+        listed = list(UserSession.objects.filter(session_key=session_key).select_for_update())
+        if listed:
+            user_id = listed[0].user_id
+            usersessions_adapter().end_sessions(listed)
+        else:  # a session the sessions list never knew: end it the way the list would
+            store = import_module(settings.SESSION_ENGINE).SessionStore()
+            if not store.exists(session_key):
+                return False
+            store.delete(session_key)
+    if user_id is not None:
+        _confirm_ended(user_id=user_id)
+    return True
 
 
 def _confirm_ended(*, user_id: int) -> None:

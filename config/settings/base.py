@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.accounts",
     "apps.billing",
+    "apps.services",
     "apps.web",
 ]
 
@@ -166,6 +167,7 @@ SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=60 * 60 * 24 * 2)
 # How often each worker writes the sessions list's "last seen" from Redis to Postgres
 # (apps/accounts/last_seen.py); the sessions page itself is always current.
 SESSION_SEEN_FLUSH_INTERVAL = env.float("SESSION_SEEN_FLUSH_INTERVAL", default=60.0)
+SESSION_SEEN_SEND_INTERVAL = env.float("SESSION_SEEN_SEND_INTERVAL", default=1.0)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 
@@ -275,6 +277,18 @@ BILLING_WEBHOOK_MAX_BYTES = env.int("BILLING_WEBHOOK_MAX_BYTES", default=64 * 10
 BILLING_WEBHOOK_REJECTION_RATE = env("BILLING_WEBHOOK_REJECTION_RATE", default="30/10m")
 # Also sign a user out everywhere when their subscription ends.
 BILLING_END_SESSIONS_ON_CANCEL = env.bool("BILLING_END_SESSIONS_ON_CANCEL", default=False)
+
+# --- Other services (apps.services): token introspection and revocation ------------
+# How long a rotated-out service secret keeps working, so the service can be redeployed
+# with the new one (e.g. "1d", "12h"; "0" ends it at once).
+SERVICES_SECRET_OVERLAP = env("SERVICES_SECRET_OVERLAP", default="1d")
+# Failed service authentications (allauth's rate-limit format) per client IP and per
+# client id before they answer 429; valid credentials are never counted.
+SERVICES_AUTH_FAILURE_RATE = env("SERVICES_AUTH_FAILURE_RATE", default="30/m/ip,10/m/key")
+ACCOUNT_RATE_LIMITS["service_auth_failed"] = SERVICES_AUTH_FAILURE_RATE
+# Longest token introspection or revocation accepts (a session id is 40 characters; room
+# for signed access tokens); longer is a 400.
+SERVICES_TOKEN_MAX_LENGTH = 4096
 
 # --- Email -------------------------------------------------------------------------
 # EMAIL_URL picks the backend: smtp+tls://user:pass@host:587 in production, the console

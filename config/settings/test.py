@@ -15,6 +15,7 @@ for _alias in CACHES.values():
 REDIS_REPLAY_INTERVAL = 3600.0
 # Likewise "last seen" is written to Postgres only when a test calls last_seen.flush.
 SESSION_SEEN_FLUSH_INTERVAL = 3600.0
+SESSION_SEEN_SEND_INTERVAL = 0.0  # sent after each request (test_last_seen.py batches)
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, tests only
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

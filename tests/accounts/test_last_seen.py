@@ -1,7 +1,9 @@
 """ "Last seen" stays off the hot path: a minute's bucket in Redis, written in batches.
 
-What must hold: activity costs no session write and at most one Redis round trip per
-session per minute; the rows move only forward, once per finished minute, by one worker;
+What must hold: activity costs no session write and no round trip during the request; a
+worker sends what it noted at most once a SESSION_SEEN_SEND_INTERVAL (or once SEND_AT
+entries wait), in one round trip, and a send that is late still lands before its minute
+is written; the rows move only forward, once per finished minute, by one worker;
 a failed batch is retried; the sessions list shows the current minute at once; with Redis
 down the row is written directly. The idle timeout keeps its own clock in the session.
 """
@@ -66,6 +68,7 @@ def minute_of(clock) -> datetime:  # type: ignore[no-untyped-def]
 
 
 def test_activity_in_one_minute_costs_one_round_trip_and_no_session_write(browser, clock):
+    """(The tests' SESSION_SEEN_SEND_INTERVAL is 0: each request sends what it noted.)"""
     visitor(browser)  # the first of this minute (and it caches the identity snapshot)
     stored = stored_session(browser.session_key)
     for clock.seconds in (10, 30, 50):
@@ -88,12 +91,12 @@ def test_a_finished_minute_is_written_once_by_one_worker(browser, clock):
     active_at = minute_of(clock)
     assert row(browser) == at_login  # nothing is written during the request
 
-    last_seen.flush(now=clock.now() + 60)
+    last_seen.flush(now=clock.now() + 60 + last_seen.CLAIM_GRACE)
     assert row(browser) == active_at > at_login
 
     UserSession.objects.update(last_seen_at=at_login)
     last_seen.forget()  # another worker: its own memory, the same claims in Redis
-    last_seen.flush(now=clock.now() + 60)
+    last_seen.flush(now=clock.now() + 60 + last_seen.CLAIM_GRACE)
     assert row(browser) == at_login
 
 
@@ -103,7 +106,7 @@ def test_a_row_only_moves_forward(browser, clock):
     later = datetime(2100, 1, 1, tzinfo=UTC)
     UserSession.objects.update(last_seen_at=later)
 
-    last_seen.flush(now=clock.now() + 60)
+    last_seen.flush(now=clock.now() + 60 + last_seen.CLAIM_GRACE)
 
     assert row(browser) == later
 
@@ -123,12 +126,12 @@ def test_a_batch_that_meets_a_postgres_outage_is_written_by_the_next_look(
         return real_update(self, **kwargs)
 
     monkeypatch.setattr(QuerySet, "update", fails_once)
-    last_seen.flush(now=clock.now() + 60)
+    last_seen.flush(now=clock.now() + 60 + last_seen.CLAIM_GRACE)
     assert failed
     assert row(browser) != minute_of(clock)
     last_seen.forget()  # the next look, by this worker or another
 
-    last_seen.flush(now=clock.now() + 60)
+    last_seen.flush(now=clock.now() + 60 + last_seen.CLAIM_GRACE)
 
     assert row(browser) == minute_of(clock)
 
@@ -152,6 +155,7 @@ def test_with_redis_down_the_row_is_written_directly(browser, clock, monkeypatch
     clock.seconds = 60
 
     last_seen.record(browser.session_key, now=clock.now())
+    last_seen.send()
 
     assert row(browser) == minute_of(clock)
 
@@ -161,7 +165,7 @@ def test_polling_records_nothing(browser, clock):
     for clock.seconds in (60, 120, 180):
         browser.get(reverse("api_session"))
 
-    last_seen.flush(now=clock.now() + 60)
+    last_seen.flush(now=clock.now() + 60 + last_seen.CLAIM_GRACE)
 
     assert row(browser) == at_login
 
@@ -204,3 +208,45 @@ def test_each_worker_looks_for_finished_minutes_once_an_interval(settings, monke
     last_seen.flush_due()
 
     assert len(looks) == 1
+
+
+def test_a_worker_sends_what_it_noted_once_an_interval_in_one_round_trip(settings, clock):
+    settings.SESSION_SEEN_SEND_INTERVAL = 3600
+    with count_round_trips() as sent:
+        last_seen.record("a-session", now=clock.now())  # during a request: nothing sent
+        assert sent == []
+        last_seen.flush_due()  # after it: an idle worker sends at once
+        for n in range(last_seen.SEND_AT - 1):
+            last_seen.record(f"session-{n}", now=clock.now())
+            last_seen.flush_due()  # within the interval: kept
+    assert sent.count("PIPELINE") == 1
+
+    with count_round_trips() as sent:
+        last_seen.record("the-last-one", now=clock.now())  # SEND_AT waiting: sent now
+        last_seen.flush_due()
+    assert sent.count("PIPELINE") == 1
+    minute = last_seen._key(last_seen._minute(clock.now()))
+    bucket = last_seen.get_redis_connection("default").hgetall(minute)
+    assert len(bucket) == last_seen.SEND_AT + 1
+
+
+def test_a_late_send_lands_before_its_minute_is_written(browser, clock, settings):
+    settings.SESSION_SEEN_SEND_INTERVAL = 3600
+    clock.seconds = 114  # the last second of the minute after the sign-in's
+    visitor(browser)  # noted; not sent, as the worker sent at sign-in
+
+    last_seen.flush(now=clock.now() + 3)  # the minute just ended: not finished yet
+    last_seen.send()  # the worker's late send
+    last_seen.flush(now=clock.now() + 1 + last_seen.CLAIM_GRACE)
+
+    assert row(browser) == minute_of(clock)
+
+
+def test_the_sessions_list_sends_its_own_workers_notes_first(browser, clock, settings):
+    settings.SESSION_SEEN_SEND_INTERVAL = 3600
+    clock.seconds = 70
+    visitor(browser)  # noted; not sent, as the worker sent at sign-in
+
+    browser.get(reverse("usersessions_list"))
+
+    assert row(browser) == minute_of(clock)

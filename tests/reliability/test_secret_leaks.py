@@ -248,3 +248,58 @@ def test_a_server_error_behind_a_token_leaks_no_token(user, password, monkeypatc
     assert response.status_code == 500
     assert "access exploded" in logs()
     assert_nowhere(_token_secrets(tokens), response.content.decode(), logs())
+
+
+# --- Other services (/oauth/introspect, /oauth/revoke) ------------------------------
+
+
+def _service_calls(member: Any, password: str, monkeypatch: Any) -> tuple[list[str], list[Any]]:
+    """A member's session id and a service's secret, and every answer a service can get:
+    valid, wrong secret, a revoked session, and an error inside introspection."""
+    import base64
+
+    from apps.services import services, token_kinds
+
+    browser = Client()
+    response = browser.post(reverse("account_login"), {"login": member.email, "password": password})
+    assert response.status_code == 302
+    token = browser.cookies[settings.SESSION_COOKIE_NAME].value
+    issued = services.service_create(name="Leaky?", may_revoke=True)
+    client_id = issued.service.client_id
+
+    def auth(secret: str) -> str:
+        return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+
+    caller = Client(raise_request_exception=False)
+    introspect, revoke = reverse("services:introspect"), reverse("services:revoke")
+    answers = [
+        caller.post(introspect, {"token": token}, HTTP_AUTHORIZATION=auth(issued.secret)),
+        caller.post(introspect, {"token": token}, HTTP_AUTHORIZATION=auth(issued.secret + "x")),
+        caller.post(introspect, {"token": token}, HTTP_AUTHORIZATION=f"Basic {issued.secret}"),
+        caller.post(introspect, {"token": token * 200}, HTTP_AUTHORIZATION=auth(issued.secret)),
+    ]
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("introspection exploded")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(token_kinds, "introspect", broken)
+        answers.append(
+            caller.post(introspect, {"token": token}, HTTP_AUTHORIZATION=auth(issued.secret))
+        )
+    answers.append(caller.post(revoke, {"token": token}, HTTP_AUTHORIZATION=auth(issued.secret)))
+    answers.append(
+        caller.post(introspect, {"token": token}, HTTP_AUTHORIZATION=auth(issued.secret))
+    )
+    return [token, issued.secret], answers
+
+
+def test_service_endpoints_log_no_token_and_no_secret(member, password, monkeypatch, logs):
+    values, answers = _service_calls(member, password, monkeypatch)
+
+    assert [a.status_code for a in answers] == [200, 401, 401, 400, 500, 200, 200]
+    assert answers[0].json()["active"] is True
+    assert answers[-1].json() == {"active": False}
+    assert "introspection exploded" in logs()  # the failure itself was logged...
+    assert "Refused service credentials" in logs()
+    assert_nowhere(values, logs(), *(a.content.decode() for a in answers))  # ...no secret

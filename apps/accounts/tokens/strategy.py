@@ -111,6 +111,6 @@ def _family_end(*, user_id: int, session_key: str) -> None:
         "A refresh token was replayed after rotation; ending its session (user %s).", user_id
     )
     try:
-        services.session_end_by_key(user_id=user_id, session_key=session_key)
+        services.session_end_by_key(session_key=session_key)
     except services.SignOutNotConfirmedError:
         logger.warning("The replayed token's session ended; Redis confirms it later.")

@@ -13,10 +13,10 @@ user's and its own generation. When Redis fails the snapshot is unread: every va
 a miss, nothing is written, and callers answer from Postgres.
 """
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from django.http import HttpRequest
 from django_redis import get_redis_connection
 
@@ -123,7 +123,7 @@ def _accept(raw: bytes | None, generation: int) -> Payload | None:
     if raw is None:
         return None
     try:
-        payload = json.loads(raw)
+        payload = orjson.loads(raw)  # every value of a hit is decoded: 4x the stdlib's speed
     except ValueError:  # not ours (or an older format): a miss
         return None
     return payload if isinstance(payload, dict) and payload.get("g") == generation else None
@@ -131,7 +131,9 @@ def _accept(raw: bytes | None, generation: int) -> Payload | None:
 
 def _write(key: str, body: Payload, *, ttl: int, fence: bool = False) -> None:
     def attempt() -> None:
-        encoded = json.dumps(body, separators=(",", ":"))
+        # As compact as json.dumps(separators=(",", ":")); non-string keys become strings
+        # as json makes them (a session may hold int keys).
+        encoded = orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
         get_redis_connection("default").set(key, encoded, ex=max(1, min(ttl, VALUE_TTL_CEILING)))
         # This thread's copy goes now; other threads' when Redis's push lands, or at
         # once with `fence`. Values need no fence to be safe: a value is trusted only

@@ -75,6 +75,7 @@ def reset(*, setting: str = "CACHES", **_: Any) -> None:
     if setting == "CACHES":
         _prefix.cache_clear()
         user.cache_clear()
+        session.cache_clear()
 
 
 @lru_cache(maxsize=16_384)  # a hit builds no key strings; Subject is immutable
@@ -82,6 +83,7 @@ def user(user_id: int) -> Subject:
     return Subject(kind="user", id=str(user_id), tag=f"{{u:{user_id}}}")
 
 
+@lru_cache(maxsize=16_384)  # a hit hashes nothing and builds no key strings
 def session(user_id: int, session_key: str) -> Subject:
     """A signed-in session (its key names its user: apps/accounts/session_store.py)."""
     digest = hashlib.blake2b(session_key.encode(), digest_size=16).hexdigest()
@@ -94,6 +96,11 @@ def _session(user_id: int, digest: str) -> Subject:
     )
 
 
+def service(client_id: str) -> Subject:
+    """Another service's credentials (apps/services), cached for token introspection."""
+    return Subject(kind="service", id=client_id, tag=f"{{svc:{client_id}}}")
+
+
 def parse(name: str) -> Subject:
     """The subject an OwedInvalidation row names."""
     kind, _, ident = name.partition(":")
@@ -102,6 +109,8 @@ def parse(name: str) -> Subject:
     if kind == "session":
         owner, _, digest = ident.partition(":")
         return _session(int(owner), digest)
+    if kind == "service":
+        return service(ident)
     raise ValueError(f"unknown subject {name!r}")
 
 
