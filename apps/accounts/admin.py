@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from . import services
 from .devices import device_description
-from .models import User
+from .models import SigningKey, User
 
 
 class UserSessionInline(admin.TabularInline):
@@ -84,3 +84,22 @@ class UserAdmin(DjangoUserAdmin):
         if ended is not None:
             self.message_user(request, f"Ended {ended} session(s) of {user}.", messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:accounts_user_change", args=[user.pk]))
+
+
+@admin.register(SigningKey)
+class SigningKeyAdmin(admin.ModelAdmin):
+    """Token signing keys, read-only: `manage.py tokens_rotate_key` makes them, and the
+    private half (encrypted in the row) is not a field here at all."""
+
+    list_display = ("kid", "algorithm", "signs_from", "created_at")
+    fields = ("kid", "algorithm", "signs_from", "created_at", "public_pem")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # a deleted key fails every token it signed; rotation retires keys

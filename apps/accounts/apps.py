@@ -12,6 +12,7 @@ class AccountsConfig(AppConfig):
         from apps.core import state
 
         from . import identity, receivers
+        from .tokens import checks  # noqa: F401 - checks register themselves
 
         receivers.connect()
         state.register(identity.SLOT)

@@ -5,6 +5,9 @@ from django.db import models
 from django.utils import timezone
 
 from .managers import UserManager
+from .tokens.models import SigningKey  # Django finds an app's models in its models module
+
+__all__ = ["SigningKey", "User"]
 
 
 class User(AbstractBaseUser, PermissionsMixin):

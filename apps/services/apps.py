@@ -9,7 +9,8 @@ class ServicesConfig(AppConfig):
     verbose_name = "Other services"
 
     def ready(self) -> None:
-        from . import receivers, session_tokens
+        from . import access_tokens, receivers, session_tokens
 
         receivers.connect()
         session_tokens.register()
+        access_tokens.register()

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "allauth.socialaccount.providers.openid_connect",
     "allauth.mfa",
     "allauth.usersessions",
+    "allauth.headless",
     # djstripe before apps.billing: its sync handlers are connected first, so our
     # receivers see the rows it just synced.
     "djstripe",
@@ -229,6 +230,23 @@ MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
 # allauth's own tracking writes to Postgres on every request; SessionTimeoutMiddleware
 # refreshes "last seen" at most once a minute instead.
 USERSESSIONS_TRACK_ACTIVITY = False
+
+# --- API clients: allauth headless and its JWT token strategy ----------------------
+# /_allauth/{app,browser}/v1/... (allauth's headless API). App clients (mobile apps,
+# SPAs holding tokens) get an RS256 access token, verifiable by anyone through
+# /.well-known/jwks.json, and a rotating refresh token (apps/accounts/tokens/).
+# Signing keys live in Postgres (`manage.py tokens_rotate_key`), not in settings, so
+# allauth's HEADLESS_JWT_PRIVATE_KEY and HEADLESS_JWT_ALGORITHM are unused.
+HEADLESS_CLIENTS = ("app", "browser")
+HEADLESS_TOKEN_STRATEGY = "apps.accounts.tokens.strategy.TokenStrategy"  # noqa: S105 - a path
+HEADLESS_JWT_AUTHORIZATION_HEADER_SCHEME = "Bearer"
+HEADLESS_JWT_ROTATE_REFRESH_TOKEN = True
+# Lifetimes as durations (e.g. 900, 15m, 12h, 30d); accounts.E010 names a bad value.
+TOKENS_ACCESS_LIFETIME = env("TOKENS_ACCESS_LIFETIME", default="15m")
+TOKENS_REFRESH_LIFETIME = env("TOKENS_REFRESH_LIFETIME", default="30d")
+# `iss` of every token (and the base of jwks_uri), and `aud` of access tokens.
+TOKENS_ISSUER = env("TOKENS_ISSUER", default="") or None  # None: SITE_URL
+TOKENS_AUDIENCE = env("TOKENS_AUDIENCE", default="") or None  # None: <issuer>/api/
 
 # --- Stripe (dj-stripe) and billing ------------------------------------------------
 STRIPE_LIVE_MODE = env.bool("STRIPE_LIVE_MODE", default=False)

@@ -181,6 +181,75 @@ def test_django_warnings_about_a_key_url_hold_no_key(logs, caplog):
     assert_nowhere(keys, logs())
 
 
+# --- API tokens --------------------------------------------------------------------
+
+
+def _token_secrets(tokens: dict[str, str]) -> list[str]:
+    """The tokens, each one's signature alone, the session key inside, the private key."""
+    from cryptography.hazmat.primitives import serialization
+
+    from apps.accounts.tokens import keys
+    from apps.accounts.tokens.codec import sid_decrypt
+    from tests.accounts import tokens_forge as forge
+
+    private_pem = keys.signer().private_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    body = private_pem.decode().splitlines()[1]  # a line of the key's base64
+    session_key = sid_decrypt(forge.claims_of(tokens["access_token"])["sid"])
+    signatures = [tokens[name].rsplit(".", 1)[1] for name in ("access_token", "refresh_token")]
+    return [*tokens.values(), *signatures, session_key, body]
+
+
+def test_the_token_lifecycle_logs_no_token_session_key_or_private_key(user, password, logs):
+    from allauth.account.models import EmailAddress
+
+    from tests.accounts import headless
+
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    app = Client()
+    tokens = {
+        k: v
+        for k, v in headless.sign_in(app, email=user.email, password=password).items()
+        if isinstance(v, str)
+    }
+    outputs = [headless.me(Client(), tokens["access_token"]).content.decode()]
+    rotated = headless.refresh(app, tokens["refresh_token"])
+    outputs.append(headless.refresh(app, tokens["refresh_token"]).content.decode())  # replay
+    outputs.append(headless.sign_out(app, tokens["access_token"]).content.decode())
+    outputs.append(headless.me(Client(), tokens["access_token"]).content.decode())
+
+    assert "replayed" in logs()  # the replay was logged, naming only the user's id
+    fresh = rotated.json()["data"]
+    secret_values = [*_token_secrets(tokens), fresh["access_token"], fresh["refresh_token"]]
+    assert_nowhere(secret_values, *outputs, logs())
+
+
+def test_a_server_error_behind_a_token_leaks_no_token(user, password, monkeypatch, logs):
+    from allauth.account.models import EmailAddress
+
+    from apps.billing import api
+    from tests.accounts import headless
+
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    meta = headless.sign_in(Client(), email=user.email, password=password)
+    tokens = {k: v for k, v in meta.items() if isinstance(v, str)}
+
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("access exploded")
+
+    monkeypatch.setattr(api, "access_for_user", broken)
+    response = Client(raise_request_exception=False).get(
+        "/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}"
+    )
+
+    assert response.status_code == 500
+    assert "access exploded" in logs()
+    assert_nowhere(_token_secrets(tokens), response.content.decode(), logs())
+
+
 # --- Other services (/oauth/introspect, /oauth/revoke) ------------------------------
 
 
