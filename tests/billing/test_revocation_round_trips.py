@@ -37,9 +37,6 @@ def test_a_warm_member_s_gated_page_makes_no_round_trip(member, redis_round_trip
     assert redis_round_trips == []
 
 
-@pytest.mark.xfail(
-    strict=True, reason="the writes of the recomputed values evict this thread's copies"
-)
 @pytest.mark.parametrize("status", ["canceled", "past_due", "active"])
 def test_after_a_webhook_one_request_recomputes_and_the_next_is_a_near_cache_hit(
     member, pro, fake_stripe, send_event, redis_round_trips, status
