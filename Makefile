@@ -11,7 +11,7 @@ DEPLOY_CHECK_ENV := DJANGO_SETTINGS_MODULE=config.settings.production \
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/tollgate \
 	REDIS_URL=redis://127.0.0.1:6379/0 ALLOWED_HOSTS=tollgate.example.com
 
-.PHONY: run dev test lint typecheck services chromium node wrk db demo bench bench-population soak clean
+.PHONY: run dev test lint typecheck services chromium node wrk db demo bench bench-population bench-webhooks soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -96,9 +96,15 @@ bench-population: $(VENV)/.dev-installed services wrk
 	$(BIN)/python bench/stages.py --members 10000
 	$(BIN)/python bench/memory.py
 
-## soak: 60 s of members on gated pages while webhooks flip their plans; 0 stale grants
+## soak: 60 s of members on gated pages while webhooks flip their plans; 0 stale grants,
+## and how long each revocation took to reach its member
 soak: $(VENV)/.dev-installed services
 	$(BIN)/python bench/soak.py --seconds 60
+
+## bench-webhooks: signed webhooks per second through one sync worker, and what bounds it
+bench-webhooks: $(VENV)/.dev-installed services
+	$(BIN)/python bench/webhooks.py
+	$(BIN)/python bench/webhook_profile.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache staticfiles $(OIDC_PEER)/node_modules

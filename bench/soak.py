@@ -5,8 +5,16 @@ Stripe is the tests' fake API served over HTTP on loopback, so dj-stripe's re-fe
 every webhook goes through stripe-python for real. A driver flips random members
 between active and canceled through signed webhooks. Every page answer is checked
 against that timeline: a request sent after a revoking webhook returned 200, whose
-answer came back before the next grant began, must be denied. Reports requests served, errors and
-stale grants (both must be 0) to stdout and bench/results/soak.json.
+answer came back before the next grant began, must be denied. Reports requests served,
+errors and stale grants (all must be 0) to stdout and bench/results/soak.json, with the
+latency of every revocation, measured two ways (bench/timeline.py): from the revoking
+webhook's 200 back at the driver to the first denial any client got for that member
+(which waits for the member to be asked again), and to the answer of the request the
+driver sends as that member at once after the 200 (the probe; also judged, so a grant
+there is a stale grant).
+
+Its own database, Redis db and ports: BENCH_DATABASE_URL / BENCH_REDIS_URL (default the
+bench's own) and --port / --stripe-port.
 """
 
 import argparse
@@ -14,70 +22,51 @@ import http.client
 import json
 import os
 import random
+import subprocess
 import sys
 import threading
 import time
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
-from http.server import ThreadingHTTPServer
+from dataclasses import asdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.run import ENV, RESULTS, SESSION_COOKIE, gunicorn, say  # noqa: E402
+from bench.timeline import Timeline, summary_ms  # noqa: E402
 
 PORT, STRIPE_PORT = 8103, 12111
 
 
-@dataclass
-class Flip:
-    started: float  # before the fake API changed: from here a grant may already show
-    granted: bool
-    answered: float | None = None  # when the webhook's 200 came back
+def bench_env(*, stripe_port: int) -> dict[str, str]:
+    """The bench's environment, with BENCH_DATABASE_URL / BENCH_REDIS_URL if set."""
+    return {
+        **ENV,
+        "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL", ENV["DATABASE_URL"]),
+        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", ENV["REDIS_URL"]),
+        "BENCH_STRIPE_API_HOST": f"http://127.0.0.1:{stripe_port}",
+    }
 
 
-@dataclass
-class Timeline:
-    """Per member, every flip in order; a flip is recorded before it begins."""
-
-    flips: dict[int, list[Flip]] = field(default_factory=lambda: defaultdict(list))
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def must_deny(self, member: int, sent: float, received: float) -> bool:
-        """True if the request was sent after a revocation had been answered, and its
-        answer came back before any later grant began (so no grant can explain a 200)."""
-        state = None
-        with self.lock:
-            flips = list(self.flips[member])
-        for flip in flips:
-            if flip.granted and flip.started <= received:
-                state = "granted-or-pending"
-            elif not flip.granted and flip.answered is not None and flip.answered <= sent:
-                state = "revoked"
-        return state == "revoked"
+def prepare_database() -> None:
+    subprocess.run([sys.executable, "scripts/createdb.py"], cwd=ROOT, check=True)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, check=True
+    )
 
 
-def serve_fake_stripe(fake) -> ThreadingHTTPServer:  # type: ignore[no-untyped-def]
-    from tests.billing.fake_stripe import serve_over_http
-
-    return serve_over_http(fake, host="127.0.0.1", port=STRIPE_PORT, lock=threading.Lock())
-
-
-def members(count: int):  # type: ignore[no-untyped-def]
+def members(count: int, *, port: int):  # type: ignore[no-untyped-def]
     """Create `count` paying members; returns (fake, [(user_id, cookie, sub_id)], endpoint path)."""
     import django
 
     django.setup()
-    from django.urls import reverse
-
-    from apps.billing import services
+    from bench import stripe_http
     from bench.fixtures import install_fake_stripe, member, pro_price
 
     fake = install_fake_stripe()
     price_id = pro_price(fake)
-    endpoint, _ = services.webhook_endpoint_ensure(base_url=f"http://127.0.0.1:{PORT}")
-    path = reverse("djstripe:djstripe_webhook_by_uuid", kwargs={"uuid": endpoint.djstripe_uuid})
+    path = stripe_http.webhook_path(base_url=f"http://127.0.0.1:{port}")
     result = []
     for index in range(count):
         user, cookie, sub_id = member(fake, email=f"soak-{index}@example.com", price_id=price_id)
@@ -85,28 +74,36 @@ def members(count: int):  # type: ignore[no-untyped-def]
     return fake, result, path
 
 
-def hammer(
-    stop: float,
-    cookies: list[tuple[int, str]],
-    timeline: Timeline,
-    tally: dict,
-    lock: threading.Lock,
-) -> None:
-    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=10)
-    while time.monotonic() < stop:
-        member, cookie = random.choice(cookies)
+class Pages:
+    """One keep-alive connection asking for the gated page, and the judge of answers."""
+
+    def __init__(self, port: int, timeline: Timeline, tally: dict, lock: threading.Lock) -> None:
+        self.port, self.timeline, self.tally, self.lock = port, timeline, tally, lock
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+
+    def ask(self, member: int, cookie: str) -> tuple[int, float]:
+        """Request the page as `member`, judge the answer; (status, when it came back)."""
         sent = time.monotonic()
+        request_id = None
         try:
-            conn.request("GET", "/bench/gated", headers={"Cookie": f"{SESSION_COOKIE}={cookie}"})
-            response = conn.getresponse()
+            headers = {"Cookie": f"{SESSION_COOKIE}={cookie}"}
+            self.conn.request("GET", "/bench/gated", headers=headers)
+            response = self.conn.getresponse()
             response.read()
             status, request_id = response.status, response.getheader("X-Request-ID")
         except (OSError, http.client.HTTPException):
-            conn.close()
-            conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=10)
+            self.conn.close()
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
             status = -1
         received = time.monotonic()
-        with lock:
+        self.judge(member, sent, received, status, request_id)
+        return status, received
+
+    def judge(
+        self, member: int, sent: float, received: float, status: int, request_id: str | None
+    ) -> None:
+        timeline, tally = self.timeline, self.tally
+        with self.lock:
             tally["requests"] += 1
             if status == 200:
                 tally["granted"] += 1
@@ -126,39 +123,45 @@ def hammer(
                     )
             elif status == 302:
                 tally["denied"] += 1
+                timeline.denied(member, received)
             else:
                 tally["errors"] += 1
 
 
+def hammer(stop: float, cookies: list[tuple[int, str]], pages: Pages) -> None:
+    while time.monotonic() < stop:
+        pages.ask(*random.choice(cookies))
+
+
 def flip(
-    stop: float, fake, subs: list[tuple[int, str]], path: str, timeline: Timeline, tally: dict
-) -> None:  # type: ignore[no-untyped-def]
-    from django.conf import settings
+    stop: float,
+    fake,  # type: ignore[no-untyped-def]
+    made: list[tuple[int, str, str]],
+    path: str,
+    pages: Pages,
+    probes: list[float],
+) -> None:
+    """Flip random members; after each revocation's 200, ask as that member at once
+    (`probes`: seconds from the 200 to that answer, which must be a denial)."""
+    from bench import stripe_http
 
-    from tests.billing import stripe_builders as build
-
-    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+    timeline, tally = pages.timeline, pages.tally
+    conn = http.client.HTTPConnection("127.0.0.1", pages.port, timeout=30)
     while time.monotonic() < stop - 1:
-        member, sub_id = random.choice(subs)
+        member, cookie, sub_id = random.choice(made)
         granted = fake.get(sub_id)["status"] != "active"
-        flip = Flip(started=time.monotonic(), granted=granted)
-        with timeline.lock:
-            timeline.flips[member].append(flip)
+        flip = timeline.begin(member, granted=granted, now=time.monotonic())
         fake.update(sub_id, status="active" if granted else "canceled")
-        event = build.event(fake, "customer.subscription.updated", fake.get(sub_id))
-        body = json.dumps(event)
-        headers = {
-            "Content-Type": "application/json",
-            "Stripe-Signature": build.sign(body, secret=settings.STRIPE_WEBHOOK_SECRET),
-        }
-        conn.request("POST", path, body=body, headers=headers)
-        response = conn.getresponse()
-        response.read()
-        with timeline.lock:
-            flip.answered = time.monotonic()
+        body, headers = stripe_http.signed(fake, "customer.subscription.updated", fake.get(sub_id))
+        status, _ = stripe_http.post(conn, path, body, headers)
+        answered = time.monotonic()
+        timeline.answered(flip, now=answered)
         tally["webhooks"] += 1
-        if response.status != 200:
+        if status != 200:
             tally["webhook_errors"] += 1
+        elif not granted:
+            status, received = pages.ask(member, cookie)
+            probes.append(received - answered)
         time.sleep(0.2)
 
 
@@ -167,31 +170,34 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--members", type=int, default=20)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--port", type=int, default=PORT)
+    parser.add_argument("--stripe-port", type=int, default=STRIPE_PORT)
     args = parser.parse_args()
-    os.environ.update(ENV, BENCH_STRIPE_API_HOST=f"http://127.0.0.1:{STRIPE_PORT}")
+    os.environ.update(bench_env(stripe_port=args.stripe_port))
     os.chdir(ROOT)
     say(
-        f"Soak: {args.members} members, {args.clients} clients, {args.seconds} s on 127.0.0.1:{PORT}"
+        f"Soak: {args.members} members, {args.clients} clients, {args.seconds} s "
+        f"on 127.0.0.1:{args.port}"
     )
-    import subprocess
+    prepare_database()
+    fake, made, path = members(args.members, port=args.port)
+    from bench import stripe_http
 
-    subprocess.run([sys.executable, "scripts/createdb.py"], check=True)
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], check=True)
-    fake, made, path = members(args.members)
-    server = serve_fake_stripe(fake)
+    server = stripe_http.serve(fake, port=args.stripe_port)
     timeline, lock = Timeline(), threading.Lock()
     tally: defaultdict[str, int] = defaultdict(int, errors=0, stale_grants=0, webhook_errors=0)
     cookies = [(uid, cookie) for uid, cookie, _ in made]
-    subs = [(uid, sub) for uid, _, sub in made]
-    with gunicorn(PORT, "bench.settings", "gthread", threads=4, workers=2, pin=False):
+    probes: list[float] = []
+    with gunicorn(args.port, "bench.settings", "gthread", threads=4, workers=2, pin=False):
         stop = time.monotonic() + args.seconds
         threads = [
-            threading.Thread(target=hammer, args=(stop, cookies, timeline, tally, lock))
+            threading.Thread(
+                target=hammer, args=(stop, cookies, Pages(args.port, timeline, tally, lock))
+            )
             for _ in range(args.clients)
         ]
-        threads.append(
-            threading.Thread(target=flip, args=(stop, fake, subs, path, timeline, tally))
-        )
+        prober = Pages(args.port, timeline, tally, lock)
+        threads.append(threading.Thread(target=flip, args=(stop, fake, made, path, prober, probes)))
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -199,6 +205,15 @@ def main() -> int:
     server.shutdown()
     report = {"seconds": args.seconds, "members": args.members, "clients": args.clients, **tally}
     report["requests_per_second"] = round(report["requests"] / args.seconds)
+    latencies, unobserved = timeline.revocation_latencies()
+    # Any client's first denial after the 200 (waits for the member to be asked again),
+    # and the driver's own request sent right after the 200 (one page's round trip).
+    report["revocation_latency"] = {**summary_ms(latencies), "unobserved": unobserved}
+    report["revocation_probe"] = summary_ms(probes)
+    # How often one member is asked: a revocation cannot be seen sooner, on average.
+    report["member_request_interval_ms"] = round(
+        1000 * args.members / max(1, report["requests_per_second"]), 2
+    )
     say(json.dumps(report, indent=1))
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "soak.json").write_text(json.dumps(report, indent=1))

@@ -110,15 +110,16 @@ class _Thread:
         if reply is not _PUSH and self.probes:
             self.proven_at = self.probes.popleft()
 
-    def round_trip(self, *command: Any) -> Any:
-        """Send `command`, read the answers to earlier PINGs, then its own reply."""
+    def round_trip(self, *commands: tuple[Any, ...]) -> list[Any]:
+        """Send `commands` at once, read the answers to earlier PINGs, then their replies."""
         sent_at = time.monotonic()
-        self.conn.send_command(*command)  # connects (and turns tracking on) if needed
+        # Connects (and turns tracking on) if needed.
+        self.conn.send_packed_command(self.conn.pack_commands(commands))
         while self.probes:
             self.answered(self.conn.read_response())  # pushes before it are applied
-        reply = self.conn.read_response()
+        replies = [self.conn.read_response() for _ in commands]
         self.proven_at = sent_at
-        return reply
+        return replies
 
 
 class NearCache:
@@ -186,14 +187,44 @@ class NearCache:
 
     def _fetch(self, state: _Thread, keys: list[str]) -> list[Value]:
         """One MGET on the tracking connection; its answer becomes the copies."""
-        values: list[Value] = state.round_trip("MGET", *keys)
+        [values] = state.round_trip(("MGET", *keys))
+        self._keep(state, keys, values)
+        return list(values)
+
+    def _keep(self, state: _Thread, keys: list[str], values: list[Value]) -> None:
         copies = state.copies
         for key, value in zip(keys, values, strict=True):
             copies[key] = value
             copies.move_to_end(key)
         while len(copies) > self.max_keys:
             copies.popitem(last=False)
-        return values
+
+    def set(self, key: str, value: bytes, *, ex: int) -> None:
+        """SET `key`, and keep it as this thread's copy: the value this thread just
+        computed is what its next request reads, without another MGET.
+
+        The copy is not the value sent but Redis's answer to a GET sent right behind
+        the SET on the tracking connection, in the same round trip. That GET is a
+        tracked read like an MGET: a change Redis ran before it is in its answer (its
+        push, earlier in the stream, is applied first and then overwritten), and a
+        change after it is pushed. Writing alone would not do: a key this connection
+        writes leaves Redis's tracking table (the push for it is our own), so a copy of
+        the value sent would never hear of a later change. No NOLOOP for the same
+        reason: Redis would drop the key from the table without telling us, and the
+        push it does send is harmless (it arrives before the GET's answer)."""
+        state = self._thread()
+        if self.unsupported:
+            _PLAIN.set(key, value, ex=ex)
+            return
+        try:
+            _, current = state.round_trip(("SET", key, value, "EX", ex), ("GET", key))
+        except (RedisError, OSError) as exc:
+            # An error reply to the SET leaves the GET's answer unread: start afresh.
+            state.close()
+            if isinstance(exc, RedisError):
+                raise
+            raise RedisError(str(exc)) from exc
+        self._keep(state, [key], [current])
 
     def fence(self) -> None:
         """After a revoking write: return only once Redis has written its invalidation
@@ -222,6 +253,9 @@ class Passthrough:
     def mget(self, keys: list[str]) -> list[Value]:
         values: list[Value] = get_redis_connection("default").mget(keys)
         return values
+
+    def set(self, key: str, value: bytes, *, ex: int) -> None:
+        get_redis_connection("default").set(key, value, ex=ex)
 
     def fence(self) -> None:
         pass  # every read goes to Redis: nothing to wait for

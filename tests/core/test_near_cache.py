@@ -92,6 +92,40 @@ def test_own_writes_are_evicted_at_once_without_waiting_for_the_push(
     assert (after.generation, after.get("access")) == (snapshot.generation + 1, None)
 
 
+def test_a_write_is_kept_as_the_copy_without_another_round_trip(cache, redis, redis_round_trips):
+    cache.mget([KEY, OTHER])
+    cache.set(KEY, b"mine", ex=60)
+    assert cache.mget([KEY, OTHER]) == [b"mine", None]
+    assert redis_round_trips == ["MGET", "SET"]
+    assert redis.get(KEY) == b"mine"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [lambda r: r.set(KEY, b"theirs"), lambda r: r.delete(KEY), lambda r: r.flushdb()],
+    ids=["set", "delete", "flushdb"],
+)
+def test_a_change_after_our_own_write_is_still_pushed(cache, redis, change):
+    """Our SET takes the key out of Redis's tracking table; the GET behind it puts it
+    back, so another client's later change still drops the copy."""
+    cache.mget([KEY])
+    cache.set(KEY, b"mine", ex=60)
+    change(redis)
+    cache.fence()
+    assert cache.mget([KEY]) == [redis.get(KEY)]
+
+
+def test_an_error_reply_to_a_write_drops_every_copy(cache, redis, redis_round_trips):
+    redis.set(OTHER, b"1")
+    cache.mget([KEY, OTHER])
+    with pytest.raises(RedisError):
+        cache.set(KEY, b"mine", ex=0)  # Redis refuses an expiry of 0
+    assert cache._thread().copies == {}
+    redis_round_trips.clear()
+    assert cache.mget([KEY, OTHER]) == [None, b"1"]  # the stream is in step again
+    assert redis_round_trips == ["MGET"]
+
+
 def test_copies_are_served_only_while_redis_has_answered_recently(
     cache, redis, redis_round_trips, monkeypatch
 ):

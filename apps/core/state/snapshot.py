@@ -18,7 +18,6 @@ from typing import Any
 
 import orjson
 from django.http import HttpRequest
-from django_redis import get_redis_connection
 
 from ..near_cache import near_cache
 from . import invalidation
@@ -134,11 +133,11 @@ def _write(key: str, body: Payload, *, ttl: int, fence: bool = False) -> None:
         # As compact as json.dumps(separators=(",", ":")); non-string keys become strings
         # as json makes them (a session may hold int keys).
         encoded = orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
-        get_redis_connection("default").set(key, encoded, ex=max(1, min(ttl, VALUE_TTL_CEILING)))
-        # This thread's copy goes now; other threads' when Redis's push lands, or at
-        # once with `fence`. Values need no fence to be safe: a value is trusted only
+        # This thread keeps what it wrote (read back in the same round trip), so its
+        # next request is a hit; other threads' copies go when Redis's push lands, or
+        # at once with `fence`. Values need no fence to be safe: a value is trusted only
         # under the generation read with it, and generations move only in `invalidate`.
-        near_cache().evict([key])
+        near_cache().set(key, encoded, ex=max(1, min(ttl, VALUE_TTL_CEILING)))
         if fence:
             near_cache().fence()
 
