@@ -13,10 +13,12 @@ minute per member. Now:
   SEND_AT entries wait. With 10,000 members a worker so sends about once a second
   instead of once per member per minute. A worker that then receives no request keeps
   what it noted until its next request or its exit;
-- every SESSION_SEEN_FLUSH_INTERVAL (60 s) `flush_due` also looks for finished buckets
-  (finished CLAIM_GRACE after their minute, so late sends land first); one worker claims
-  each and writes it to the rows in a few UPDATEs (one per minute value, only ever
-  moving a row forward); a bucket whose write failed is released and retried for 5 minutes;
+- once a minute the queue worker's periodic task (apps/accounts/tasks.py) looks for
+  finished buckets (finished CLAIM_GRACE after their minute, so late sends land first);
+  one worker claims each and writes it to the rows in a few UPDATEs (one per minute
+  value, only ever moving a row forward); a bucket whose write failed is released and
+  retried for 5 minutes. A web worker never does: in a sync worker those UPDATEs (up to
+  one row per member) would hold up the next request;
 - the sessions list flushes its own user's sessions first (`flush_for`, after sending
   this worker's buffer), so the page shows the last minute without waiting for the batch.
 
@@ -51,7 +53,6 @@ _sent: dict[str, int] = {}  # session key -> the minute this process last record
 _buffer: dict[int, dict[str, int]] = defaultdict(dict)  # minute -> {session key: minute}
 _buffered = 0
 _last_send = float("-inf")  # a lone request on an idle worker is sent at once
-_last_look = time.monotonic()  # a new worker first looks one interval after it starts
 
 
 def _key(minute: int) -> str:
@@ -77,17 +78,11 @@ def record(session_key: str, *, now: float) -> None:
 
 def flush_due() -> None:
     """After a response: send what this worker noted (at most every
-    SESSION_SEEN_SEND_INTERVAL, unless SEND_AT entries wait), and `flush` finished
-    buckets if it has not looked for SESSION_SEEN_FLUSH_INTERVAL."""
-    global _last_look
+    SESSION_SEEN_SEND_INTERVAL, unless SEND_AT entries wait)."""
     if _buffered and (
         _buffered >= SEND_AT or time.monotonic() - _last_send >= settings.SESSION_SEEN_SEND_INTERVAL
     ):
         send()
-    if time.monotonic() - _last_look < settings.SESSION_SEEN_FLUSH_INTERVAL:
-        return
-    _last_look = time.monotonic()
-    flush()
 
 
 def send() -> None:
@@ -189,10 +184,9 @@ def _write(by_minute: dict[int, list[str]], *, best_effort: bool = False) -> boo
 
 
 def forget() -> None:
-    """Drop what this process remembers and noted, and start its intervals again (tests)."""
-    global _last_look, _last_send, _buffered
+    """Drop what this process remembers and noted, and start its interval again (tests)."""
+    global _last_send, _buffered
     _sent.clear()
     _buffer.clear()
     _buffered = 0
     _last_send = float("-inf")
-    _last_look = time.monotonic()

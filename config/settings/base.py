@@ -166,9 +166,8 @@ SESSION_CACHE_ALIAS = "sessions"
 # apps.accounts.middleware.SessionTimeoutMiddleware enforces both on the server.
 SESSION_COOKIE_AGE = env.int("SESSION_MAX_AGE", default=60 * 60 * 24 * 14)
 SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=60 * 60 * 24 * 2)
-# How often each worker writes the sessions list's "last seen" from Redis to Postgres
-# (apps/accounts/last_seen.py); the sessions page itself is always current.
-SESSION_SEEN_FLUSH_INTERVAL = env.float("SESSION_SEEN_FLUSH_INTERVAL", default=60.0)
+# How often a web worker sends the sessions list's "last seen" it noted to Redis (the
+# queue worker writes it to Postgres once a minute: apps/accounts/last_seen.py, tasks.py).
 SESSION_SEEN_SEND_INTERVAL = env.float("SESSION_SEEN_SEND_INTERVAL", default=1.0)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -306,7 +305,7 @@ EVENTS_WORKER_CONCURRENCY = env.int("EVENTS_WORKER_CONCURRENCY", default=8)
 # at once (LISTEN/NOTIFY); it polls this often (seconds) for retries that came due.
 EVENTS_POLL_INTERVAL = env.float("EVENTS_POLL_INTERVAL", default=1.0)
 PROCRASTINATE_WORKER_DEFAULTS = {
-    "queues": ["events"],
+    "queues": ["events", "bookkeeping"],
     "concurrency": EVENTS_WORKER_CONCURRENCY,
     "fetch_job_polling_interval": EVENTS_POLL_INTERVAL,
     "delete_jobs": "successful",  # the delivery log (apps.events) keeps what happened

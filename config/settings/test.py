@@ -13,8 +13,6 @@ for _alias in CACHES.values():
 # Owed invalidations are looked for only after a Redis error here, so query counts stay
 # exact; tests of the periodic look set their own interval.
 REDIS_REPLAY_INTERVAL = 3600.0
-# Likewise "last seen" is written to Postgres only when a test calls last_seen.flush.
-SESSION_SEEN_FLUSH_INTERVAL = 3600.0
 SESSION_SEEN_SEND_INTERVAL = 0.0  # sent after each request (test_last_seen.py batches)
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, tests only

@@ -20,8 +20,9 @@ from django.contrib.sessions.models import Session
 from django.db import DatabaseError
 from django.db.models.query import QuerySet
 from django.urls import reverse
+from procrastinate.contrib.django import app
 
-from apps.accounts import last_seen, middleware, receivers
+from apps.accounts import last_seen, middleware, receivers, tasks
 from tests.accounts.test_session_lifecycle import device, sign_in, visitor
 from tests.redis_counter import count_round_trips
 
@@ -197,17 +198,25 @@ def test_the_idle_clock_is_rewritten_a_24th_of_the_timeout_and_never_ends_a_sess
     assert not visitor(client).is_authenticated
 
 
-def test_each_worker_looks_for_finished_minutes_once_an_interval(settings, monkeypatch):
+def test_a_web_worker_never_writes_finished_minutes_between_requests(monkeypatch):
+    # In a sync worker those UPDATEs (a row per member) would hold up the next request.
     looks = []
     monkeypatch.setattr(last_seen, "flush", lambda **kwargs: looks.append(kwargs))
-    settings.SESSION_SEEN_FLUSH_INTERVAL = 0.2
-
-    last_seen.flush_due()  # a worker that just started waits an interval first
-    time.sleep(0.25)
+    last_seen.record("a-session", now=time.time())
     last_seen.flush_due()
-    last_seen.flush_due()
+    assert looks == []
 
-    assert len(looks) == 1
+
+def test_the_queue_writes_finished_minutes_once_a_minute(monkeypatch):
+    looks = []
+    monkeypatch.setattr(last_seen, "flush", lambda **kwargs: looks.append(kwargs))
+    task = app.tasks[tasks.LAST_SEEN_FLUSH]
+    periodic = [p for p in app.periodic_registry.periodic_tasks.values() if p.task is task]
+
+    assert [p.cron for p in periodic] == ["* * * * *"]
+    assert task.queue in django_settings.PROCRASTINATE_WORKER_DEFAULTS["queues"]
+    task(timestamp=0)
+    assert looks == [{}]
 
 
 def test_a_worker_sends_what_it_noted_once_an_interval_in_one_round_trip(settings, clock):
