@@ -1,0 +1,228 @@
+"""Tollgate on a running Redis Cluster of three primaries (tests/topology/cluster.py):
+one slot per request's MGET, invalidation across slots, webhooks, sessions, allauth's
+rate limits and "last seen", with REDIS_CLUSTER's client (apps/core/redis_cluster.py)."""
+
+import copy
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.conf import settings as django_settings
+from django.core.checks import run_checks
+from django.test import Client
+from django.urls import reverse
+from django_redis import get_redis_connection
+from redis.cluster import RedisCluster
+from redis.crc import key_slot
+
+from apps.accounts import last_seen
+from apps.core import redis_cluster, state
+from apps.core.models import OwedInvalidation
+from apps.core.near_cache import Passthrough, near_cache
+from apps.core.state import invalidation
+from tests.accounts.factories import UserFactory
+from tests.billing import stripe_builders as build
+from tests.state_helpers import generation, generation_key, session_copy_key
+from tests.topology import cluster as topology
+from tests.topology.cluster import RedisClusterNodes
+
+pytestmark = pytest.mark.django_db
+
+CLIENT_CLASS = "apps.core.redis_cluster.ClusterClient"
+TOO_MANY = b"Too many failed login attempts"
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[RedisClusterNodes]:
+    nodes = RedisClusterNodes(primaries=3).start()
+    yield nodes
+    redis_cluster.forget()
+    nodes.stop()
+
+
+@pytest.fixture(autouse=True)
+def on_cluster(cluster, settings) -> Iterator[RedisCluster]:  # type: ignore[no-untyped-def]
+    """Every cache alias on the Cluster, as REDIS_CLUSTER=on configures it."""
+    caches = copy.deepcopy(django_settings.CACHES)
+    for alias in caches.values():
+        alias["LOCATION"] = cluster.url
+        alias["OPTIONS"]["CLIENT_CLASS"] = CLIENT_CLASS
+    settings.CACHES = caches  # setting_changed: Django's caches and the near cache reset
+    cluster.flush()
+    last_seen.forget()
+    yield get_redis_connection("default")
+    cluster.flush()
+    last_seen.forget()
+
+
+@pytest.fixture
+def mgets(monkeypatch) -> list[tuple[str, ...]]:
+    """The keys of every MGET sent to the Cluster."""
+    sent: list[tuple[str, ...]] = []
+    real = RedisCluster.execute_command
+
+    def execute_command(self: RedisCluster, *args: Any, **kwargs: Any) -> Any:
+        if args and args[0] == "MGET":
+            sent.append(tuple(str(key) for key in args[1:]))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(RedisCluster, "execute_command", execute_command)
+    return sent
+
+
+def sign_in(client: Client, *, email: str, password: str) -> Any:
+    return client.post(reverse("account_login"), {"login": email, "password": password})
+
+
+def verified(user: Any) -> Any:
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    return user
+
+
+def node_of(redis: RedisCluster, key: str) -> str:
+    return str(redis.get_node_from_key(key).name)
+
+
+def test_the_client_is_a_cluster_client_and_the_near_cache_turns_itself_off(on_cluster, caplog):
+    with caplog.at_level(logging.WARNING, logger="tollgate.redis"):
+        cache = near_cache()
+
+    assert isinstance(on_cluster, RedisCluster)
+    assert len(on_cluster.get_primaries()) == 3
+    assert isinstance(cache, Passthrough)
+    assert "REDIS_CLUSTER is on: the near cache is off" in caplog.text
+
+
+def test_a_signed_in_gated_page_reads_its_keys_in_one_mget_in_one_slot(
+    client, user, subscribe, mgets
+):
+    subscribe("pro_monthly")
+    client.force_login(user)
+
+    responses = [client.get(reverse("web:reports")) for _ in range(3)]
+
+    assert [response.status_code for response in responses] == [200, 200, 200]
+    gated = [keys for keys in mgets if any(":s:" in key for key in keys)]
+    assert len(gated) >= 3
+    for keys in gated:
+        assert len(keys) >= 4
+        assert all(f"{{u:{user.pk}}}" in key for key in keys)
+        assert len({key_slot(key.encode()) for key in keys}) == 1  # no CROSSSLOT possible
+    # The last page was answered from the Cluster: every value was there to read.
+    values = dict(zip(gated[-1], get_redis_connection("default").mget(gated[-1]), strict=True))
+    assert all(value for key, value in values.items() if not key.endswith(":gen"))
+
+
+def test_payment_failed_webhook_revokes_on_the_next_request(
+    client, user, subscribe, fake_stripe, send_event
+):
+    sub = subscribe("pro_monthly")
+    before = generation(user.pk)
+    member = Client()
+    member.force_login(user)
+    assert member.get(reverse("web:reports")).status_code == 200
+
+    fake_stripe.update(sub["id"], status="past_due")
+    invoice = build.invoice(fake_stripe, subscription_id=sub["id"], status="open")
+    assert send_event("invoice.payment_failed", invoice).status_code == 200
+
+    denied = member.get(reverse("web:reports"))
+    assert denied.status_code == 302
+    assert denied["Location"].startswith(reverse("web:pricing"))
+    assert generation(user.pk) > before  # moved on the node of the user's slot
+
+
+def test_one_invalidation_moves_subjects_in_slots_on_different_nodes(on_cluster):
+    users = [UserFactory() for _ in range(12)]
+    nodes = {node_of(on_cluster, generation_key(user.pk)) for user in users}
+    assert len(nodes) >= 2, "twelve users should spread over the three primaries"
+    before = {user.pk: generation(user.pk) for user in users}
+    subjects = [state.user(user.pk) for user in users]
+    subjects += [state.session(user.pk, f"{user.pk}-{'x' * 36}") for user in users[:3]]
+
+    invalidation.invalidate(subjects)
+
+    assert all(generation(user.pk) == before[user.pk] + 1 for user in users)
+    assert all(on_cluster.ttl(generation_key(user.pk)) > 0 for user in users)
+
+
+def test_owed_invalidations_of_many_users_are_paid_on_the_cluster(on_cluster):
+    users = [UserFactory() for _ in range(6)]
+    before = {user.pk: generation(user.pk) for user in users}
+    OwedInvalidation.objects.bulk_create(
+        [OwedInvalidation(subject=state.user(user.pk).name) for user in users]
+    )
+
+    owed = OwedInvalidation.objects.count()  # the factory's own writes owe some too
+
+    assert invalidation.owed_pay() == owed >= 6
+
+    assert all(generation(user.pk) == before[user.pk] + 1 for user in users)
+    assert not OwedInvalidation.objects.exists()
+
+
+def test_sign_in_keeps_the_session_on_the_cluster_and_sign_out_ends_it(user, password):
+    verified(user)
+    browser = Client()
+    assert sign_in(browser, email=user.email, password=password).status_code == 302
+    session_key = browser.cookies[django_settings.SESSION_COOKIE_NAME].value
+    assert get_redis_connection("sessions").exists(session_copy_key(session_key))
+    assert browser.get(reverse("web:home")).wsgi_request.user == user
+
+    stolen = Client()
+    stolen.cookies[django_settings.SESSION_COOKIE_NAME] = session_key
+    assert browser.post(reverse("account_logout")).status_code == 302
+
+    assert not stolen.get(reverse("web:home")).wsgi_request.user.is_authenticated
+
+
+def test_allauths_failed_login_limit_is_counted_on_the_cluster(user, password, client):
+    verified(user)
+    for _ in range(5):
+        failed = sign_in(client, email=user.email, password="wrong password")
+        assert failed.status_code == 200
+        assert TOO_MANY not in failed.content
+
+    refused = sign_in(client, email=user.email, password=password)
+
+    assert TOO_MANY in refused.content
+    assert not client.get(reverse("web:home")).wsgi_request.user.is_authenticated
+
+
+def test_last_seen_buckets_are_sent_and_written_on_the_cluster(user, password):
+    from allauth.usersessions.models import UserSession
+
+    verified(user)
+    browser = Client()
+    assert sign_in(browser, email=user.email, password=password).status_code == 302
+    browser.get(reverse("web:home"))
+    row = UserSession.objects.get(user=user)
+    row.last_seen_at = row.last_seen_at.replace(year=2000)
+    row.save(update_fields=["last_seen_at"])
+
+    last_seen.record(row.session_key, now=time.time())
+    last_seen.flush_for([row.session_key])
+
+    row.refresh_from_db()
+    assert row.last_seen_at.year > 2000
+
+
+def test_a_cluster_url_with_a_database_number_fails_the_system_check(cluster, settings):
+    caches = copy.deepcopy(settings.CACHES)
+    caches["default"]["LOCATION"] = f"{cluster.url}/15"
+    settings.CACHES = caches
+
+    errors = [message for message in run_checks() if message.id == "core.E004"]
+
+    assert errors
+    assert "REDIS_URL" in errors[0].msg
+
+
+def test_a_host_without_redis_server_is_told_which_package_to_install(monkeypatch):
+    monkeypatch.setattr(topology, "REDIS_SERVER", "/nonexistent/redis-server")
+
+    with pytest.raises(RuntimeError, match="apt-get install redis-server redis-tools"):
+        RedisClusterNodes().start()
