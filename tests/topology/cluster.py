@@ -63,6 +63,11 @@ def _wait(condition, *, timeout: float, what: str) -> None:  # type: ignore[no-u
     raise RuntimeError(f"Redis Cluster: timed out waiting for {what}")
 
 
+def wait_until_answering(port: int) -> None:
+    node = redis.Redis(host="127.0.0.1", port=port, socket_timeout=5)
+    _wait(node.ping, timeout=10, what=f"redis-server on {port} to answer")
+
+
 @dataclass
 class RedisClusterNodes:
     primaries: int = 3
@@ -85,7 +90,7 @@ class RedisClusterNodes:
         for port in self.ports:
             self._processes.append(self._run_node(port))
         for port in self.ports:
-            _wait(self.node(port).ping, timeout=10, what=f"node {port} to answer")
+            wait_until_answering(port)
         create = subprocess.run(  # noqa: S603 (fixed arguments, our own ports)
             [
                 REDIS_CLI, "--cluster", "create",
