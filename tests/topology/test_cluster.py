@@ -25,6 +25,7 @@ from apps.core.near_cache import Passthrough, near_cache
 from apps.core.state import invalidation
 from tests.accounts.factories import UserFactory
 from tests.billing import stripe_builders as build
+from tests.reliability.conftest import outage  # noqa: F401 (a fresh circuit breaker each test)
 from tests.state_helpers import generation, generation_key, session_copy_key
 from tests.topology import cluster as topology
 from tests.topology.cluster import RedisClusterNodes
@@ -46,16 +47,20 @@ def cluster() -> Iterator[RedisClusterNodes]:
 @pytest.fixture(autouse=True)
 def on_cluster(cluster, settings) -> Iterator[RedisCluster]:  # type: ignore[no-untyped-def]
     """Every cache alias on the Cluster, as REDIS_CLUSTER=on configures it."""
-    caches = copy.deepcopy(django_settings.CACHES)
-    for alias in caches.values():
-        alias["LOCATION"] = cluster.url
-        alias["OPTIONS"]["CLIENT_CLASS"] = CLIENT_CLASS
-    settings.CACHES = caches  # setting_changed: Django's caches and the near cache reset
+    settings.CACHES = on(cluster)  # setting_changed: Django's caches and the near cache reset
     cluster.flush()
     last_seen.forget()
     yield get_redis_connection("default")
     cluster.flush()
     last_seen.forget()
+
+
+def on(nodes: RedisClusterNodes) -> dict[str, Any]:
+    caches = copy.deepcopy(django_settings.CACHES)
+    for alias in caches.values():
+        alias["LOCATION"] = nodes.url
+        alias["OPTIONS"]["CLIENT_CLASS"] = CLIENT_CLASS
+    return caches
 
 
 @pytest.fixture
@@ -226,3 +231,26 @@ def test_a_host_without_redis_server_is_told_which_package_to_install(monkeypatc
 
     with pytest.raises(RuntimeError, match="apt-get install redis-server redis-tools"):
         RedisClusterNodes().start()
+
+
+def test_with_the_cluster_stopped_members_stay_signed_in_and_postgres_decides(
+    user, subscribe, settings, client
+):
+    subscribe("pro_monthly")
+    nodes = RedisClusterNodes(primaries=3).start()
+    try:
+        settings.CACHES = on(nodes)
+        member = Client()
+        member.force_login(user)
+        assert member.get(reverse("web:reports")).status_code == 200
+
+        nodes.stop()
+        pages = [member.get(reverse("web:reports")) for _ in range(2)]
+
+        assert [page.status_code for page in pages] == [200, 200]
+        assert pages[-1].wsgi_request.user == user
+        assert client.get(reverse("web:home")).status_code == 200
+        assert client.get("/readyz").status_code == 503
+    finally:
+        nodes.stop()
+        redis_cluster.forget()
