@@ -124,6 +124,18 @@ class RedisClusterNodes:
     def _ok(self, port: int) -> bool:
         return bool(self.node(port).cluster("INFO").get("cluster_state") == "ok")
 
+    def move_slot(self, slot: int, *, source: int, target: int) -> None:
+        """Migrate one slot and its keys from node `source` to node `target` (ports), as
+        `redis-cli --cluster reshard` does; clients then get MOVED for it."""
+        src, dst = self.node(source), self.node(target)
+        src_id, dst_id = src.execute_command("CLUSTER MYID"), dst.execute_command("CLUSTER MYID")
+        dst.execute_command("CLUSTER SETSLOT", slot, "IMPORTING", src_id)
+        src.execute_command("CLUSTER SETSLOT", slot, "MIGRATING", dst_id)
+        while keys := src.execute_command("CLUSTER GETKEYSINSLOT", slot, 100):
+            src.execute_command("MIGRATE", "127.0.0.1", target, "", 0, 5000, "KEYS", *keys)
+        for port in self.ports:
+            self.node(port).execute_command("CLUSTER SETSLOT", slot, "NODE", dst_id)
+
     def flush(self) -> None:
         for port in self.ports:
             self.node(port).flushdb()

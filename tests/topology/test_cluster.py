@@ -17,6 +17,7 @@ from django.urls import reverse
 from django_redis import get_redis_connection
 from redis.cluster import RedisCluster
 from redis.crc import key_slot
+from redis.exceptions import MovedError
 
 from apps.accounts import last_seen
 from apps.core import redis_cluster, state
@@ -91,7 +92,9 @@ def node_of(redis: RedisCluster, key: str) -> str:
     return str(redis.get_node_from_key(key).name)
 
 
-def test_the_client_is_a_cluster_client_and_the_near_cache_turns_itself_off(on_cluster, caplog):
+def test_the_client_is_a_cluster_client_and_the_near_cache_turns_itself_off(
+    on_cluster, caplog, client
+):
     with caplog.at_level(logging.WARNING, logger="tollgate.redis"):
         cache = near_cache()
 
@@ -99,6 +102,7 @@ def test_the_client_is_a_cluster_client_and_the_near_cache_turns_itself_off(on_c
     assert len(on_cluster.get_primaries()) == 3
     assert isinstance(cache, Passthrough)
     assert "REDIS_CLUSTER is on: the near cache is off" in caplog.text
+    assert client.get("/readyz").status_code == 200  # PING on every node
 
 
 def test_a_signed_in_gated_page_reads_its_keys_in_one_mget_in_one_slot(
@@ -254,3 +258,28 @@ def test_with_the_cluster_stopped_members_stay_signed_in_and_postgres_decides(
     finally:
         nodes.stop()
         redis_cluster.forget()
+
+
+def test_a_slot_moved_to_another_node_is_followed_and_revocation_still_lands(
+    cluster, on_cluster, user, subscribe, fake_stripe, send_event
+):
+    sub = subscribe("pro_monthly")
+    member = Client()
+    member.force_login(user)
+    assert member.get(reverse("web:reports")).status_code == 200
+    key = generation_key(user.pk)
+    source = on_cluster.get_node_from_key(key).port
+    target = next(port for port in cluster.ports if port != source)
+
+    cluster.move_slot(key_slot(key.encode()), source=source, target=target)
+
+    assert member.get(reverse("web:reports")).status_code == 200  # MOVED, followed
+    assert on_cluster.get_node_from_key(key).port == target
+    fake_stripe.update(sub["id"], status="past_due")
+    invoice = build.invoice(fake_stripe, subscription_id=sub["id"], status="open")
+    assert send_event("invoice.payment_failed", invoice).status_code == 200
+    denied = member.get(reverse("web:reports"))
+    assert denied.status_code == 302
+    assert cluster.node(target).exists(key)  # the move landed on the slot's new owner
+    with pytest.raises(MovedError):  # the old owner now only points at the new one
+        cluster.node(source).exists(key)
