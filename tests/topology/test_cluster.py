@@ -1,16 +1,11 @@
-"""Tollgate on a running Redis Cluster of three primaries (tests/topology/cluster.py):
-one slot per request's MGET, invalidation across slots, webhooks, sessions, allauth's
-rate limits and "last seen", with REDIS_CLUSTER's client (apps/core/redis_cluster.py)."""
+"""Tollgate on a running Redis Cluster of three primaries (tests/topology/cluster.py),
+through REDIS_CLUSTER's client (apps/core/redis_cluster.py): one slot per request's MGET,
+invalidation across slots and nodes, a moved slot, a stopped Cluster, the checks."""
 
 import copy
 import logging
-import time
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from allauth.account.models import EmailAddress
-from django.conf import settings as django_settings
 from django.core.checks import run_checks
 from django.test import Client
 from django.urls import reverse
@@ -19,7 +14,6 @@ from redis.cluster import RedisCluster
 from redis.crc import key_slot
 from redis.exceptions import MovedError
 
-from apps.accounts import last_seen
 from apps.core import redis_cluster, state
 from apps.core.models import OwedInvalidation
 from apps.core.near_cache import Passthrough, near_cache
@@ -27,69 +21,12 @@ from apps.core.state import invalidation
 from tests.accounts.factories import UserFactory
 from tests.billing import stripe_builders as build
 from tests.reliability.conftest import outage  # noqa: F401 (a fresh circuit breaker each test)
-from tests.state_helpers import generation, generation_key, session_copy_key
+from tests.state_helpers import generation, generation_key
 from tests.topology import cluster as topology
 from tests.topology.cluster import RedisClusterNodes
+from tests.topology.cluster_fixtures import node_of, on
 
-pytestmark = pytest.mark.django_db
-
-CLIENT_CLASS = "apps.core.redis_cluster.ClusterClient"
-TOO_MANY = b"Too many failed login attempts"
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[RedisClusterNodes]:
-    nodes = RedisClusterNodes(primaries=3).start()
-    yield nodes
-    redis_cluster.forget()
-    nodes.stop()
-
-
-@pytest.fixture(autouse=True)
-def on_cluster(cluster, settings) -> Iterator[RedisCluster]:  # type: ignore[no-untyped-def]
-    """Every cache alias on the Cluster, as REDIS_CLUSTER=on configures it."""
-    settings.CACHES = on(cluster)  # setting_changed: Django's caches and the near cache reset
-    cluster.flush()
-    last_seen.forget()
-    yield get_redis_connection("default")
-    cluster.flush()
-    last_seen.forget()
-
-
-def on(nodes: RedisClusterNodes) -> dict[str, Any]:
-    caches = copy.deepcopy(django_settings.CACHES)
-    for alias in caches.values():
-        alias["LOCATION"] = nodes.url
-        alias["OPTIONS"]["CLIENT_CLASS"] = CLIENT_CLASS
-    return caches
-
-
-@pytest.fixture
-def mgets(monkeypatch) -> list[tuple[str, ...]]:
-    """The keys of every MGET sent to the Cluster."""
-    sent: list[tuple[str, ...]] = []
-    real = RedisCluster.execute_command
-
-    def execute_command(self: RedisCluster, *args: Any, **kwargs: Any) -> Any:
-        if args and args[0] == "MGET":
-            sent.append(tuple(str(key) for key in args[1:]))
-        return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(RedisCluster, "execute_command", execute_command)
-    return sent
-
-
-def sign_in(client: Client, *, email: str, password: str) -> Any:
-    return client.post(reverse("account_login"), {"login": email, "password": password})
-
-
-def verified(user: Any) -> Any:
-    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
-    return user
-
-
-def node_of(redis: RedisCluster, key: str) -> str:
-    return str(redis.get_node_from_key(key).name)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("on_cluster")]
 
 
 def test_the_client_is_a_cluster_client_and_the_near_cache_turns_itself_off(
@@ -125,25 +62,6 @@ def test_a_signed_in_gated_page_reads_its_keys_in_one_mget_in_one_slot(
     assert all(value for key, value in values.items() if not key.endswith(":gen"))
 
 
-def test_payment_failed_webhook_revokes_on_the_next_request(
-    client, user, subscribe, fake_stripe, send_event
-):
-    sub = subscribe("pro_monthly")
-    before = generation(user.pk)
-    member = Client()
-    member.force_login(user)
-    assert member.get(reverse("web:reports")).status_code == 200
-
-    fake_stripe.update(sub["id"], status="past_due")
-    invoice = build.invoice(fake_stripe, subscription_id=sub["id"], status="open")
-    assert send_event("invoice.payment_failed", invoice).status_code == 200
-
-    denied = member.get(reverse("web:reports"))
-    assert denied.status_code == 302
-    assert denied["Location"].startswith(reverse("web:pricing"))
-    assert generation(user.pk) > before  # moved on the node of the user's slot
-
-
 def test_one_invalidation_moves_subjects_in_slots_on_different_nodes(on_cluster):
     users = [UserFactory() for _ in range(12)]
     nodes = {node_of(on_cluster, generation_key(user.pk)) for user in users}
@@ -173,55 +91,9 @@ def test_owed_invalidations_of_many_users_are_paid_on_the_cluster(on_cluster):
     assert not OwedInvalidation.objects.exists()
 
 
-def test_sign_in_keeps_the_session_on_the_cluster_and_sign_out_ends_it(user, password):
-    verified(user)
-    browser = Client()
-    assert sign_in(browser, email=user.email, password=password).status_code == 302
-    session_key = browser.cookies[django_settings.SESSION_COOKIE_NAME].value
-    assert get_redis_connection("sessions").exists(session_copy_key(session_key))
-    assert browser.get(reverse("web:home")).wsgi_request.user == user
-
-    stolen = Client()
-    stolen.cookies[django_settings.SESSION_COOKIE_NAME] = session_key
-    assert browser.post(reverse("account_logout")).status_code == 302
-
-    assert not stolen.get(reverse("web:home")).wsgi_request.user.is_authenticated
-
-
-def test_allauths_failed_login_limit_is_counted_on_the_cluster(user, password, client):
-    verified(user)
-    for _ in range(5):
-        failed = sign_in(client, email=user.email, password="wrong password")
-        assert failed.status_code == 200
-        assert TOO_MANY not in failed.content
-
-    refused = sign_in(client, email=user.email, password=password)
-
-    assert TOO_MANY in refused.content
-    assert not client.get(reverse("web:home")).wsgi_request.user.is_authenticated
-
-
-def test_last_seen_buckets_are_sent_and_written_on_the_cluster(user, password):
-    from allauth.usersessions.models import UserSession
-
-    verified(user)
-    browser = Client()
-    assert sign_in(browser, email=user.email, password=password).status_code == 302
-    browser.get(reverse("web:home"))
-    row = UserSession.objects.get(user=user)
-    row.last_seen_at = row.last_seen_at.replace(year=2000)
-    row.save(update_fields=["last_seen_at"])
-
-    last_seen.record(row.session_key, now=time.time())
-    last_seen.flush_for([row.session_key])
-
-    row.refresh_from_db()
-    assert row.last_seen_at.year > 2000
-
-
-def test_a_cluster_url_with_a_database_number_fails_the_system_check(cluster, settings):
+def test_a_cluster_url_with_a_database_number_fails_the_system_check(cluster_nodes, settings):
     caches = copy.deepcopy(settings.CACHES)
-    caches["default"]["LOCATION"] = f"{cluster.url}/15"
+    caches["default"]["LOCATION"] = f"{cluster_nodes.url}/15"
     settings.CACHES = caches
 
     errors = [message for message in run_checks() if message.id == "core.E004"]
@@ -261,7 +133,7 @@ def test_with_the_cluster_stopped_members_stay_signed_in_and_postgres_decides(
 
 
 def test_a_slot_moved_to_another_node_is_followed_and_revocation_still_lands(
-    cluster, on_cluster, user, subscribe, fake_stripe, send_event
+    cluster_nodes, on_cluster, user, subscribe, fake_stripe, send_event
 ):
     sub = subscribe("pro_monthly")
     member = Client()
@@ -269,9 +141,9 @@ def test_a_slot_moved_to_another_node_is_followed_and_revocation_still_lands(
     assert member.get(reverse("web:reports")).status_code == 200
     key = generation_key(user.pk)
     source = on_cluster.get_node_from_key(key).port
-    target = next(port for port in cluster.ports if port != source)
+    target = next(port for port in cluster_nodes.ports if port != source)
 
-    cluster.move_slot(key_slot(key.encode()), source=source, target=target)
+    cluster_nodes.move_slot(key_slot(key.encode()), source=source, target=target)
 
     assert member.get(reverse("web:reports")).status_code == 200  # MOVED, followed
     assert on_cluster.get_node_from_key(key).port == target
@@ -280,6 +152,6 @@ def test_a_slot_moved_to_another_node_is_followed_and_revocation_still_lands(
     assert send_event("invoice.payment_failed", invoice).status_code == 200
     denied = member.get(reverse("web:reports"))
     assert denied.status_code == 302
-    assert cluster.node(target).exists(key)  # the move landed on the slot's new owner
+    assert cluster_nodes.node(target).exists(key)  # the move landed on the slot's new owner
     with pytest.raises(MovedError):  # the old owner now only points at the new one
-        cluster.node(source).exists(key)
+        cluster_nodes.node(source).exists(key)

@@ -1,0 +1,1 @@
+from tests.topology.cluster_fixtures import cluster_nodes, mgets, on_cluster  # noqa: F401 - fixtures used here
