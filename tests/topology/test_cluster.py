@@ -4,6 +4,9 @@ invalidation across slots and nodes, a moved slot, a stopped Cluster, the checks
 
 import copy
 import logging
+import os
+import subprocess
+import sys
 
 import pytest
 from django.core.checks import run_checks
@@ -155,3 +158,33 @@ def test_a_slot_moved_to_another_node_is_followed_and_revocation_still_lands(
     assert cluster_nodes.node(target).exists(key)  # the move landed on the slot's new owner
     with pytest.raises(MovedError):  # the old owner now only points at the new one
         cluster_nodes.node(source).exists(key)
+
+
+@pytest.mark.parametrize(("database", "passes"), [("", True), ("/3", False)])
+def test_redis_cluster_on_in_production_uses_the_cluster_client_or_names_redis_url(
+    cluster_nodes, database, passes
+):
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "DEBUG"},
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "SECRET_KEY": "test-only-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP",
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/tollgate",
+        "ALLOWED_HOSTS": "tollgate.example.com",
+        "REDIS_CLUSTER": "on",
+        "REDIS_URL": cluster_nodes.url + database,
+    }
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "from django.core.management import call_command; "
+        "print({a['OPTIONS']['CLIENT_CLASS'] for a in settings.CACHES.values()}); "
+        "call_command('check')"
+    )
+    result = subprocess.run(  # noqa: S603 - our own interpreter and fixed arguments
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+    )
+
+    assert "{'apps.core.redis_cluster.ClusterClient'}" in result.stdout
+    assert (result.returncode == 0) is passes, result.stderr
+    if not passes:
+        assert "core.E004" in result.stderr
+        assert "REDIS_URL" in result.stderr
