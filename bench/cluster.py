@@ -15,6 +15,7 @@ Run: `nice -n 19 .venv/bin/python bench/cluster.py` (needs Debian's redis-server
 """
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -82,9 +83,8 @@ def measure(url: str, *, cluster: bool, near: bool, cold: bool = False) -> float
         return per_read_us(cold=cold)
 
 
-def standalone() -> tuple[subprocess.Popen[bytes], str]:
+def standalone(home: str) -> tuple[subprocess.Popen[bytes], str]:
     [port] = free_ports(1)
-    home = tempfile.mkdtemp(prefix="tollgate-bench-redis-")
     process = subprocess.Popen(
         [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--dir", home,
          "--save", "", "--appendonly", "no"],
@@ -96,7 +96,8 @@ def standalone() -> tuple[subprocess.Popen[bytes], str]:
 
 def main() -> None:
     nodes = RedisClusterNodes(primaries=3).start()
-    single, single_url = standalone()
+    home = tempfile.mkdtemp(prefix="tollgate-bench-redis-")
+    single, single_url = standalone(home)
     try:
         with override_settings(CACHES=caches(nodes.url, cluster=True)):
             key = state.user(USER_ID).generation_key
@@ -122,6 +123,7 @@ def main() -> None:
         nodes.stop()
         single.terminate()
         single.wait()
+        shutil.rmtree(home, ignore_errors=True)
     width = max(map(len, rows))
     for name, us in rows.items():
         print(f"{name:<{width}}  {us:7.1f} us/read  {1e6 / us:9,.0f} reads/s")
