@@ -1,9 +1,13 @@
-"""Start-up checks for the near cache (apps/core/near_cache.py), naming the variable."""
+"""Start-up checks for the near cache (apps/core/near_cache.py) and a Redis Cluster
+(apps/core/redis_cluster.py), naming the variable."""
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, register
+
+from . import redis_cluster
 
 # One member's page reads four keys: fewer copies than that could never be served.
 MIN_KEYS = 4
@@ -42,3 +46,22 @@ def check_near_cache(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
             )
         )
     return errors
+
+
+@register("caches")
+def check_redis_cluster(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """REDIS_CLUSTER=on: REDIS_URL must name one node of the Cluster, database 0."""
+    if not redis_cluster.configured():
+        return []
+    location = urlsplit(str(settings.CACHES["default"]["LOCATION"]))
+    if location.scheme in ("redis", "rediss") and location.path.strip("/") in ("", "0"):
+        return []
+    return [
+        Error(
+            "With REDIS_CLUSTER=on, REDIS_URL must be a redis:// or rediss:// URL of one "
+            "Cluster node, with no database number other than 0.",
+            hint="For example REDIS_URL=redis://10.0.0.5:6379 (a Cluster has only "
+            "database 0); or set REDIS_CLUSTER=off.",
+            id="core.E004",
+        )
+    ]

@@ -60,6 +60,8 @@ from redis.connection import ConnectionPool
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
 
+from . import redis_cluster
+
 logger = logging.getLogger("tollgate.redis")
 
 Value = bytes | None
@@ -283,6 +285,14 @@ def near_cache() -> NearCache | Passthrough:
 
 def _build() -> NearCache | Passthrough:
     if not settings.REDIS_NEAR_CACHE:
+        return Passthrough()
+    if redis_cluster.configured():
+        # Tracking would be per node, and a slot that moves to another node leaves copies
+        # whose invalidations that node never sends (bench/README.md, "Redis Cluster").
+        logger.warning(
+            "REDIS_CLUSTER is on: the near cache is off, every gated page makes one MGET "
+            "(to the node of its user's slot). Set REDIS_NEAR_CACHE=off to silence this."
+        )
         return Passthrough()
     options = settings.CACHES["default"].get("OPTIONS", {})
     return NearCache(

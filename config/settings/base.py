@@ -126,6 +126,13 @@ _REDIS_OPTIONS = {
     "SOCKET_CONNECT_TIMEOUT": env.float("REDIS_CONNECT_TIMEOUT", default=0.5),
     "SOCKET_TIMEOUT": env.float("REDIS_SOCKET_TIMEOUT", default=0.5),
 }
+# >>> Redis Cluster (REDIS_CLUSTER=on): REDIS_URL names any one primary, database 0
+# (a Cluster has no other); redis-py's RedisCluster finds the rest and follows MOVED.
+# apps/core/redis_cluster.py; the near cache turns itself off (a plain MGET per request).
+REDIS_CLUSTER = env.bool("REDIS_CLUSTER", default=False)
+if REDIS_CLUSTER:
+    _REDIS_OPTIONS["CLIENT_CLASS"] = "apps.core.redis_cluster.ClusterClient"
+# <<< Redis Cluster
 CACHES = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",

@@ -17,11 +17,13 @@ import logging
 import threading
 import time
 from collections.abc import Iterable
+from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django_redis import get_redis_connection
+from redis.cluster import RedisCluster
 from redis.exceptions import RedisError
 
 from ..models import OwedInvalidation
@@ -47,18 +49,33 @@ def invalidate(subjects: Iterable[Subject]) -> None:
     Raises RedisError when Redis did not take it (see `invalidate_after_commit`).
     """
     _local.epoch = epoch() + 1
-    pipe = get_redis_connection("default").pipeline(transaction=True)
+    redis = get_redis_connection("default")
     keys = []
-    for subject in set(subjects):
-        values = subject.value_keys()
-        pipe.incr(subject.generation_key)
-        pipe.expire(subject.generation_key, GENERATION_TTL)
-        pipe.delete(*values)
-        keys += [subject.generation_key, *values]
     with reporting():
-        pipe.execute()
+        for group in _transactions(redis, set(subjects)):
+            pipe = redis.pipeline(transaction=True)
+            for subject in group:
+                values = subject.value_keys()
+                pipe.incr(subject.generation_key)
+                pipe.expire(subject.generation_key, GENERATION_TTL)
+                pipe.delete(*values)
+                keys += [subject.generation_key, *values]
+            pipe.execute()
         near_cache().evict(keys)
         near_cache().fence()  # every thread's copy is invalid once this returns
+
+
+def _transactions(redis: Any, subjects: set[Subject]) -> list[list[Subject]]:
+    """One MULTI for every subject on one Redis. On a Cluster a MULTI cannot span slots,
+    so one per hash tag: each subject's move and deletes stay atomic, as the generation
+    contract needs, and a failure part-way raises, so every row stays owed and the
+    subjects already moved are moved again when it is paid (a move is never undone)."""
+    if not isinstance(redis, RedisCluster):
+        return [list(subjects)]
+    by_tag: dict[str, list[Subject]] = {}
+    for subject in subjects:
+        by_tag.setdefault(subject.tag, []).append(subject)
+    return list(by_tag.values())
 
 
 def discard(subjects: Iterable[Subject]) -> None:

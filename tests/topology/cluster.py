@@ -1,0 +1,154 @@
+"""A Redis Cluster of three primaries on loopback, made from Debian's redis-server.
+
+`RedisClusterNodes.start()` runs each node in its own temporary directory, joins them
+with `redis-cli --cluster create` (slots split evenly, no replicas) and waits until
+every node reports `cluster_state:ok`; `stop()` ends them and removes the directories.
+Ports are free ones picked at start, each with its bus port (+10000) free too.
+"""
+
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import redis
+
+REDIS_SERVER = "/usr/bin/redis-server"
+REDIS_CLI = "/usr/bin/redis-cli"
+BUS_OFFSET = 10_000  # Redis Cluster's node-to-node bus listens on port + 10000
+
+
+def require_binaries() -> None:
+    missing = [path for path in (REDIS_SERVER, REDIS_CLI) if not Path(path).exists()]
+    if missing:
+        raise RuntimeError(
+            f"{', '.join(missing)} not found: the Redis Cluster tests need Debian's "
+            "redis-server and redis-tools packages (apt-get install redis-server redis-tools)."
+        )
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_ports(count: int) -> list[int]:
+    """Ports that are free, and whose bus ports are free too."""
+    ports: list[int] = []
+    while len(ports) < count:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+        if port + BUS_OFFSET < 65_536 and _free(port + BUS_OFFSET) and port not in ports:
+            ports.append(port)
+    return ports
+
+
+def _wait(condition, *, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if condition():
+                return
+        except (redis.RedisError, OSError):
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"Redis Cluster: timed out waiting for {what}")
+
+
+def wait_until_answering(port: int) -> None:
+    node = redis.Redis(host="127.0.0.1", port=port, socket_timeout=5)
+    _wait(node.ping, timeout=10, what=f"redis-server on {port} to answer")
+
+
+@dataclass
+class RedisClusterNodes:
+    primaries: int = 3
+    ports: list[int] = field(default_factory=list)
+    _processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    _root: Path | None = None
+
+    @property
+    def url(self) -> str:
+        """A seed node's URL: redis-py's RedisCluster discovers the rest."""
+        return f"redis://127.0.0.1:{self.ports[0]}"
+
+    def node(self, port: int) -> redis.Redis:
+        return redis.Redis(host="127.0.0.1", port=port, socket_timeout=5)
+
+    def start(self) -> "RedisClusterNodes":
+        require_binaries()
+        self._root = Path(tempfile.mkdtemp(prefix="tollgate-cluster-"))
+        self.ports = free_ports(self.primaries)
+        for port in self.ports:
+            self._processes.append(self._run_node(port))
+        for port in self.ports:
+            wait_until_answering(port)
+        create = subprocess.run(  # noqa: S603 (fixed arguments, our own ports)
+            [
+                REDIS_CLI, "--cluster", "create",
+                *(f"127.0.0.1:{port}" for port in self.ports),
+                "--cluster-replicas", "0", "--cluster-yes",
+            ],
+            capture_output=True, timeout=60, check=False,
+        )  # fmt: skip
+        if create.returncode != 0:
+            self.stop()
+            raise RuntimeError(f"redis-cli --cluster create failed: {create.stdout!r}")
+        for port in self.ports:
+            _wait(lambda port=port: self._ok(port), timeout=20, what=f"node {port} ok")
+        return self
+
+    def _run_node(self, port: int) -> subprocess.Popen[bytes]:
+        assert self._root is not None
+        home = self._root / str(port)
+        home.mkdir()
+        return subprocess.Popen(  # noqa: S603 (fixed arguments)
+            [
+                REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1",
+                "--dir", str(home), "--cluster-enabled", "yes",
+                "--cluster-config-file", str(home / "nodes.conf"),
+                "--cluster-node-timeout", "2000",
+                "--save", "", "--appendonly", "no", "--logfile", str(home / "redis.log"),
+            ],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    def _ok(self, port: int) -> bool:
+        return bool(self.node(port).cluster("INFO").get("cluster_state") == "ok")
+
+    def move_slot(self, slot: int, *, source: int, target: int) -> None:
+        """Migrate one slot and its keys from node `source` to node `target` (ports), as
+        `redis-cli --cluster reshard` does; clients then get MOVED for it."""
+        src, dst = self.node(source), self.node(target)
+        src_id, dst_id = src.execute_command("CLUSTER MYID"), dst.execute_command("CLUSTER MYID")
+        dst.execute_command("CLUSTER SETSLOT", slot, "IMPORTING", src_id)
+        src.execute_command("CLUSTER SETSLOT", slot, "MIGRATING", dst_id)
+        while keys := src.execute_command("CLUSTER GETKEYSINSLOT", slot, 100):
+            src.execute_command("MIGRATE", "127.0.0.1", target, "", 0, 5000, "KEYS", *keys)
+        for port in self.ports:
+            self.node(port).execute_command("CLUSTER SETSLOT", slot, "NODE", dst_id)
+
+    def flush(self) -> None:
+        for port in self.ports:
+            self.node(port).flushdb()
+
+    def stop(self) -> None:
+        for process in self._processes:
+            process.terminate()
+        for process in self._processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self._processes.clear()
+        if self._root is not None:
+            shutil.rmtree(self._root, ignore_errors=True)
+            self._root = None
