@@ -42,3 +42,18 @@ def check_near_cache(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
             )
         )
     return errors
+
+
+@register("database")
+def check_database_replica(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """A DATABASE_REPLICA_URL that settings could not turn into the `replica` alias."""
+    if not settings.DATABASE_REPLICA_URL or "replica" in settings.DATABASES:
+        return []
+    return [
+        Error(
+            "DATABASE_REPLICA_URL must be a postgres:// URL with a database name, "
+            "e.g. postgres://user:password@standby-host:5432/tollgate.",
+            hint="Leave DATABASE_REPLICA_URL empty to read everything from DATABASE_URL.",
+            id="core.E010",
+        )
+    ]

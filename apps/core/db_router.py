@@ -1,0 +1,57 @@
+"""Reads a Postgres standby may answer, and the router that keeps everything else on the
+primary (docs/architecture.md, "Reads and a Postgres standby").
+
+With DATABASE_REPLICA_URL set, settings add a `replica` alias and this router. Nothing
+goes to the standby by default: a query reads it only when its caller asked for
+`read_alias()` by name (`.using(read_alias())`), and even then only while this thread
+has written nothing since its request started and is in no transaction, so a request
+never reads past its own write. Access, sessions and webhooks never ask: a standby that
+lags must not decide what a member may use.
+"""
+
+import threading
+from typing import Any
+
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections
+
+REPLICA = "replica"
+
+_local = threading.local()
+
+
+def read_alias() -> str:
+    """The alias for a read that may be a little stale (e.g. the pricing page's catalog):
+    the standby when one is configured, this thread has not written since its request
+    started, and no transaction is open on the primary; otherwise the primary."""
+    if REPLICA not in settings.DATABASES or getattr(_local, "wrote", False):
+        return DEFAULT_DB_ALIAS
+    if connections[DEFAULT_DB_ALIAS].in_atomic_block:
+        return DEFAULT_DB_ALIAS
+    return REPLICA
+
+
+def request_reset(**kwargs: Any) -> None:
+    """A new request has written nothing yet (connected to request_started/finished)."""
+    _local.wrote = False
+
+
+class PrimaryUnlessChosenRouter:
+    """Writes and unchosen reads go to the primary; the standby is never migrated.
+
+    Every ORM write asks `db_for_write` first, which is how this thread learns that it
+    wrote (raw SQL through a cursor is not seen: don't follow it with `read_alias`).
+    """
+
+    def db_for_read(self, model: type, **hints: Any) -> str | None:
+        return None  # Django's default: the primary, or the instance's own database
+
+    def db_for_write(self, model: type, **hints: Any) -> str:
+        _local.wrote = True
+        return DEFAULT_DB_ALIAS
+
+    def allow_relation(self, obj1: Any, obj2: Any, **hints: Any) -> bool:
+        return True  # the standby holds the primary's rows: the same database
+
+    def allow_migrate(self, db: str, app_label: str, **hints: Any) -> bool:
+        return db != REPLICA
