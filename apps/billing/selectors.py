@@ -204,8 +204,8 @@ def plans_for_pricing(*, using: str = DEFAULT_DB_ALIAS) -> list[Plan]:
 
     Order, highlight and the free tier come from product metadata (`order`,
     `highlight`, `tier=free`); bullets from the product's Stripe features. A paid
-    product without a sellable price is left out. `using`: the pricing page passes
-    `db_router.read_alias()` (a standby may show a catalog a moment old); checkout
+    product without a sellable price is left out. `using`: the pricing page reads a
+    standby when there is one (a catalog a moment old is harmless); checkout
     keeps the primary, so what can be bought is never decided by a lagging copy.
     """
     prices = Price.objects.using(using).filter(active=True, livemode=settings.STRIPE_LIVE_MODE)

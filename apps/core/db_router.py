@@ -2,22 +2,26 @@
 primary (docs/architecture.md, "Reads and a Postgres standby").
 
 With DATABASE_REPLICA_URL set, settings add a `replica` alias and this router. Nothing
-goes to the standby by default: a query reads it only when its caller asked for
-`read_alias()` by name (`.using(read_alias())`), and even then only while this thread
+goes to the standby by default: a query reads it only when its caller asked for it by
+name (`standby_read`, or `.using(read_alias())`), and even then only while this thread
 has written nothing since its request started and is in no transaction, so a request
 never reads past its own write. Access, sessions and webhooks never ask: a standby that
 lags must not decide what a member may use.
 """
 
+import logging
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
 REPLICA = "replica"
 
+logger = logging.getLogger("tollgate.db")
 _local = threading.local()
+T = TypeVar("T")
 
 
 def read_alias() -> str:
@@ -29,6 +33,20 @@ def read_alias() -> str:
     if connections[DEFAULT_DB_ALIAS].in_atomic_block:
         return DEFAULT_DB_ALIAS
     return REPLICA
+
+
+def standby_read(read: Callable[[str], T]) -> T:
+    """`read(alias)` with `read_alias()`; when that is the standby and it fails (down, or
+    a query canceled by a replication conflict), once more on the primary, so a standby
+    outage costs the page nothing but a connection attempt."""
+    alias = read_alias()
+    if alias == DEFAULT_DB_ALIAS:
+        return read(alias)
+    try:
+        return read(alias)
+    except DatabaseError as error:
+        logger.warning("The standby (DATABASE_REPLICA_URL) failed, reading the primary: %s", error)
+        return read(DEFAULT_DB_ALIAS)
 
 
 def request_reset(**kwargs: Any) -> None:

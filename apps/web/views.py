@@ -37,7 +37,7 @@ class PricingView(TemplateView):
             }
             # The catalog may come from a standby (docs/architecture.md, "Reads and a
             # Postgres standby"); the Access above never does.
-            for plan in billing.plans_for_pricing(using=db_router.read_alias())
+            for plan in db_router.standby_read(lambda db: billing.plans_for_pricing(using=db))
         ]
         return super().get_context_data(
             cards=cards,

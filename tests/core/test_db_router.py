@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import OperationalError
 
 from apps.core import db_router
 
 ROOT = Path(__file__).resolve().parents[2]
 # The only reads allowed to ask for the standby: the pricing page's catalog. Access,
 # sessions, webhooks and every write never name it.
-CHOOSERS = {"apps/web/views.py": "read_alias", "apps/billing/selectors.py": ".using("}
+CHOOSERS = {"apps/web/views.py": "standby_read", "apps/billing/selectors.py": ".using("}
 
 
 def _settings_with(replica_url: str) -> dict[str, Any]:
@@ -69,6 +70,28 @@ def test_a_bad_replica_url_adds_nothing_and_fails_the_check_naming_the_variable(
     assert made["aliases"] == ["default"]
     assert [error_id for error_id, _ in made["errors"]] == ["core.E010"]
     assert "DATABASE_REPLICA_URL" in made["errors"][0][1]
+
+
+def test_standby_read_without_a_standby_reads_the_primary_once():
+    asked: list[str] = []
+
+    assert db_router.standby_read(lambda db: asked.append(db) or "rows") == "rows"
+    assert asked == ["default"]
+
+
+def test_standby_read_falls_back_to_the_primary_when_the_standby_fails(monkeypatch, caplog):
+    monkeypatch.setattr(db_router, "read_alias", lambda: "replica")
+    asked: list[str] = []
+
+    def read(db: str) -> str:
+        asked.append(db)
+        if db == "replica":
+            raise OperationalError("canceling statement due to conflict with recovery")
+        return "rows"
+
+    assert db_router.standby_read(read) == "rows"
+    assert asked == ["replica", "default"]
+    assert "DATABASE_REPLICA_URL" in caplog.text
 
 
 def test_the_router_writes_to_the_primary_and_never_migrates_the_standby():

@@ -10,6 +10,7 @@ standby holds a subscription that the primary has already canceled.
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -106,6 +107,13 @@ def test_pricing_page_still_serves_a_paused_standby_and_catches_up_after(facts):
     assert "Team" in facts["pricing_resumed"]["plans"]
 
 
+def test_pricing_page_reads_the_primary_when_the_standby_is_down(facts):
+    down = facts["pricing_standby_down"]
+    assert down["status"] == 200
+    assert down["plans"] == ["Pro", "Team"]
+    assert {"djstripe_product", "djstripe_price"} <= set(down["primary"])
+
+
 def test_only_reads_made_before_any_write_and_outside_transactions_may_go_to_the_standby(
     facts,
 ):
@@ -184,8 +192,9 @@ def _app() -> Facts:
 
 def _story(fake: Any, topology: Standby) -> Facts:
     """A member subscribed to Pro; replay paused; Team added and the member's
-    subscription canceled on the primary; replay resumed."""
+    subscription canceled on the primary; replay resumed; the standby unreachable."""
     from django.conf import settings
+    from django.db import connections
     from django.test import Client
     from django.urls import reverse
     from djstripe.models import Customer
@@ -237,7 +246,19 @@ def _story(fake: Any, topology: Standby) -> Facts:
     topology.resume_replay()
     topology.wait_replayed()
     facts["pricing_resumed"] = _page(Client(), "/pricing/")
+
+    standby = connections["replica"]
+    standby.close()
+    standby.settings_dict["PORT"] = _closed_port()  # the standby stops answering
+    facts["pricing_standby_down"] = _page(Client(), "/pricing/")
     return facts
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port  # closed again, so a connection is refused at once
 
 
 def _aliases() -> dict[str, str]:
