@@ -3,15 +3,15 @@ primary (docs/architecture.md, "Reads and a Postgres standby").
 
 With DATABASE_REPLICA_URL set, settings add a `replica` alias and this router. Nothing
 goes to the standby by default: a query reads it only when its caller asked for it by
-name (`standby_read`, or `.using(read_alias())`), and even then only while this thread
-has written nothing since its request started and is in no transaction, so a request
-never reads past its own write. Access, sessions and webhooks never ask: a standby that
+name (`standby_read`, or `.using(read_alias())`), and even then only while the request
+has written nothing and is in no transaction, so a request never reads past its own
+write. Access, sessions and webhooks never ask: a standby that
 lags must not decide what a member may use.
 """
 
 import logging
-import threading
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -20,15 +20,17 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 REPLICA = "replica"
 
 logger = logging.getLogger("tollgate.db")
-_local = threading.local()
+# A context variable rather than a thread-local, so that under ASGI each request (a task
+# of its own) keeps its own; under WSGI each thread's context is its own anyway.
+_wrote: ContextVar[bool] = ContextVar("tollgate_db_wrote", default=False)
 T = TypeVar("T")
 
 
 def read_alias() -> str:
     """The alias for a read that may be a little stale (e.g. the pricing page's catalog):
-    the standby when one is configured, this thread has not written since its request
+    the standby when one is configured, this request has not written since it
     started, and no transaction is open on the primary; otherwise the primary."""
-    if REPLICA not in settings.DATABASES or getattr(_local, "wrote", False):
+    if REPLICA not in settings.DATABASES or _wrote.get():
         return DEFAULT_DB_ALIAS
     if connections[DEFAULT_DB_ALIAS].in_atomic_block:
         return DEFAULT_DB_ALIAS
@@ -51,13 +53,13 @@ def standby_read(read: Callable[[str], T]) -> T:
 
 def request_reset(**kwargs: Any) -> None:
     """A new request has written nothing yet (connected to request_started/finished)."""
-    _local.wrote = False
+    _wrote.set(False)
 
 
 class PrimaryUnlessChosenRouter:
     """Writes and unchosen reads go to the primary; the standby is never migrated.
 
-    Every ORM write asks `db_for_write` first, which is how this thread learns that it
+    Every ORM write asks `db_for_write` first, which is how a request learns that it
     wrote (raw SQL through a cursor is not seen: don't follow it with `read_alias`).
     """
 
@@ -65,7 +67,7 @@ class PrimaryUnlessChosenRouter:
         return None  # Django's default: the primary, or the instance's own database
 
     def db_for_write(self, model: type, **hints: Any) -> str:
-        _local.wrote = True
+        _wrote.set(True)
         return DEFAULT_DB_ALIAS
 
     def allow_relation(self, obj1: Any, obj2: Any, **hints: Any) -> bool:
