@@ -39,6 +39,7 @@ PRIMARY_PORT = 5441
 STANDBY_PORT = 5442
 DATABASE = "tollgate"
 _BINARIES = ("initdb", "pg_ctl", "pg_basebackup", "pg_dump", "psql", "postgres")
+# Throwaway servers: durability is not under test, so nothing waits for the disk.
 _SERVER_SETTINGS = """
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '{sockets}'
@@ -64,7 +65,8 @@ class Standby:
 
     def query(self, url: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         with psycopg.connect(url, autocommit=True) as connection:
-            return connection.execute(sql, params).fetchall()  # type: ignore[arg-type]
+            cursor = connection.execute(sql, params)  # type: ignore[arg-type]
+            return cursor.fetchall() if cursor.description else []
 
     def wait_replayed(self, *, timeout: float = 15.0) -> None:
         """Return once the standby has replayed everything the primary has written."""
@@ -127,7 +129,11 @@ def _run(argv: list[str]) -> None:
 
 
 def _start(data: Path, log: Path) -> None:
-    _run([str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "30", "start"])
+    try:
+        _run([str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "30", "start"])
+    except StandbyError as error:  # the server's own log says why; it goes with the directory
+        server_log = log.read_text() if log.exists() else ""
+        raise StandbyError(f"{error}\n{log.name}:\n{server_log}") from None
 
 
 def _stop(data: Path) -> None:
@@ -180,9 +186,8 @@ def standby(*, schema_from: str) -> Iterator[Standby]:
         with (primary / "postgresql.conf").open("a") as conf:
             conf.write(_SERVER_SETTINGS.format(sockets=root) + f"port = {PRIMARY_PORT}\n")
         _start(primary, root / "primary.log")
-        psycopg.connect(
-            f"postgres://postgres@127.0.0.1:{PRIMARY_PORT}/postgres", autocommit=True
-        ).execute(f"CREATE DATABASE {DATABASE}")
+        server = f"postgres://postgres@127.0.0.1:{PRIMARY_PORT}/postgres"
+        topology.query(server, f"CREATE DATABASE {DATABASE}")
         _copy_database(schema_from, topology.primary_url)
         _run([str(PG_BIN / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(PRIMARY_PORT),
               "-U", "postgres", "-D", str(replica), "-R", "-X", "stream",

@@ -29,7 +29,7 @@ _TABLE = re.compile(r'(?:FROM|JOIN) "(\w+)"')
 
 
 @pytest.fixture(scope="session")
-def facts(django_db_setup, django_db_blocker) -> Iterator[Facts]:  # type: ignore[no-untyped-def]
+def facts(django_db_setup) -> Iterator[Facts]:  # type: ignore[no-untyped-def]
     from django.conf import settings
     from django.db import connection
 
@@ -37,7 +37,7 @@ def facts(django_db_setup, django_db_blocker) -> Iterator[Facts]:  # type: ignor
     test_database = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
     failure = None
     try:
-        with django_db_blocker.unblock(), standby(schema_from=test_database) as topology:
+        with standby(schema_from=test_database) as topology:
             yield _run_app(topology, redis_url=str(settings.CACHES["default"]["LOCATION"]))
     except StandbyError as error:
         failure = str(error)
