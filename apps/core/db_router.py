@@ -5,8 +5,8 @@ With DATABASE_REPLICA_URL set, settings add a `replica` alias and this router. N
 goes to the standby by default: a query reads it only when its caller asked for it by
 name (`standby_read`, or `.using(read_alias())`), and even then only while the request
 has written nothing and is in no transaction, so a request never reads past its own
-write. Access, sessions and webhooks never ask: a standby that
-lags must not decide what a member may use.
+write. Access, sessions and webhooks never ask: a standby that lags must not decide
+what a member may use.
 """
 
 import logging

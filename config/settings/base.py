@@ -124,7 +124,7 @@ if _replica.get("ENGINE") == "django.db.backends.postgresql" and _replica.get("N
         "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
         "CONN_HEALTH_CHECKS": True,
         # A standby that does not answer costs a page at most this, then the primary reads.
-        "OPTIONS": {"connect_timeout": 2},
+        "OPTIONS": {"connect_timeout": 2, **_replica.get("OPTIONS", {})},
         "TEST": {"MIRROR": "default"},  # tests read the primary's test database through it
     }
     DATABASE_ROUTERS = ["apps.core.db_router.PrimaryUnlessChosenRouter"]

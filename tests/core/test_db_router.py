@@ -49,7 +49,7 @@ def test_without_a_replica_url_every_read_is_the_primarys(settings):
 
 
 def test_a_replica_url_adds_the_alias_and_the_router():
-    made = _settings_with("postgres://reader@standby.internal:5433/tollgate")
+    made = _settings_with("postgres://reader@standby.internal:5433/tollgate?sslmode=require")
 
     assert made["aliases"] == ["default", "replica"]
     replica = made["replica"]
@@ -58,6 +58,7 @@ def test_a_replica_url_adds_the_alias_and_the_router():
         5433,
         "tollgate",
     )
+    assert replica["OPTIONS"] == {"connect_timeout": 2, "sslmode": "require"}
     assert replica["TEST"]["MIRROR"] == "default"
     assert made["routers"] == ["apps.core.db_router.PrimaryUnlessChosenRouter"]
     assert made["errors"] == []
