@@ -6,6 +6,7 @@ Everything here reads Postgres only (dj-stripe's rows); no call reaches Stripe.
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 from djstripe.models import (
@@ -198,17 +199,21 @@ def _display_order(metadata: dict[str, object]) -> int:
     return 100 if order is None else order  # `or 100` would send order 0 to the end
 
 
-def plans_for_pricing() -> list[Plan]:
+def plans_for_pricing(*, using: str = DEFAULT_DB_ALIAS) -> list[Plan]:
     """Active products with their offered monthly/yearly prices, in display order.
 
     Order, highlight and the free tier come from product metadata (`order`,
     `highlight`, `tier=free`); bullets from the product's Stripe features. A paid
-    product without a sellable price is left out.
+    product without a sellable price is left out. `using`: the pricing page reads a
+    standby when there is one (a catalog a moment old is harmless); checkout
+    keeps the primary, so what can be bought is never decided by a lagging copy.
     """
-    prices = Price.objects.filter(active=True, livemode=settings.STRIPE_LIVE_MODE)
-    products = Product.objects.filter(
-        active=True, livemode=settings.STRIPE_LIVE_MODE
-    ).prefetch_related(Prefetch("prices", queryset=prices), "features__entitlement_feature")
+    prices = Price.objects.using(using).filter(active=True, livemode=settings.STRIPE_LIVE_MODE)
+    products = (
+        Product.objects.using(using)
+        .filter(active=True, livemode=settings.STRIPE_LIVE_MODE)
+        .prefetch_related(Prefetch("prices", queryset=prices), "features__entitlement_feature")
+    )
     plans = []
     for product in products:
         metadata = product.metadata or {}

@@ -1,5 +1,6 @@
-"""Start-up checks for the near cache (apps/core/near_cache.py) and a Redis Cluster
-(apps/core/redis_cluster.py), naming the variable."""
+"""Start-up checks for the near cache (apps/core/near_cache.py), a Redis Cluster
+(apps/core/redis_cluster.py) and a Postgres standby (apps/core/db_router.py), naming
+the variable."""
 
 from typing import Any
 from urllib.parse import urlsplit
@@ -63,5 +64,20 @@ def check_redis_cluster(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
             hint="For example REDIS_URL=redis://10.0.0.5:6379 (a Cluster has only "
             "database 0); or set REDIS_CLUSTER=off.",
             id="core.E004",
+        )
+    ]
+
+
+@register("database")
+def check_database_replica(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """A DATABASE_REPLICA_URL that settings could not turn into the `replica` alias."""
+    if not settings.DATABASE_REPLICA_URL or "replica" in settings.DATABASES:
+        return []
+    return [
+        Error(
+            "DATABASE_REPLICA_URL must be a postgres:// URL with a database name, "
+            "e.g. postgres://user:password@standby-host:5432/tollgate.",
+            hint="Leave DATABASE_REPLICA_URL empty to read everything from DATABASE_URL.",
+            id="core.E010",
         )
     ]

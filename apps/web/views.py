@@ -10,6 +10,7 @@ from apps.billing import selectors as billing
 from apps.billing.access.gating import AccessRequiredMixin
 from apps.billing.access.requests import AccessRequest, MemberRequest
 from apps.billing.access.rules import SUBSCRIBED_STATUSES
+from apps.core import db_router
 
 from . import selectors
 
@@ -34,7 +35,9 @@ class PricingView(TemplateView):
                 "price": plan.prices.get(interval),
                 "current": signed_in and plan.is_current(access.plan),
             }
-            for plan in billing.plans_for_pricing()
+            # The catalog may come from a standby (docs/architecture.md, "Reads and a
+            # Postgres standby"); the Access above never does.
+            for plan in db_router.standby_read(lambda db: billing.plans_for_pricing(using=db))
         ]
         return super().get_context_data(
             cards=cards,

@@ -112,6 +112,22 @@ DATABASES = {
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A streaming standby for the few reads that may lag, each chosen by name
+# (apps/core/db_router.py; docs/architecture.md, "Reads and a Postgres standby").
+# Unset: every query reads the primary. A URL that is not postgres:// adds no alias, and
+# core.E010 names it at start-up.
+DATABASE_REPLICA_URL = env("DATABASE_REPLICA_URL", default="")
+_replica = env.db_url_config(DATABASE_REPLICA_URL) if DATABASE_REPLICA_URL else {}
+if _replica.get("ENGINE") == "django.db.backends.postgresql" and _replica.get("NAME"):
+    DATABASES["replica"] = {
+        **_replica,
+        "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
+        "CONN_HEALTH_CHECKS": True,
+        # A standby that does not answer costs a page at most this, then the primary reads.
+        "OPTIONS": {"connect_timeout": 2, **_replica.get("OPTIONS", {})},
+        "TEST": {"MIRROR": "default"},  # tests read the primary's test database through it
+    }
+    DATABASE_ROUTERS = ["apps.core.db_router.PrimaryUnlessChosenRouter"]
 
 # --- Cache and sessions: Redis through django-redis ------------------------------
 # Two aliases on one Redis. "default" raises on errors, so callers that must not
