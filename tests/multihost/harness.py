@@ -94,6 +94,8 @@ def network() -> Iterator[Network]:
                 ["addr", "add", f"{address}/30", "dev", f"{name}n"],
                 ["link", "set", f"{name}n", "up"],
                 ["link", "set", "lo", "up"],
+                # Any host may take a webhook, and reach the fake Stripe API on A's link.
+                ["route", "add", "default", "via", gateway],
             ):
                 _ip("netns", "exec", name, IP, *args)
             sides.append(Side(name, address, gateway))
@@ -165,13 +167,21 @@ class Host:
                 self.proc.wait()
 
 
-def start_host(side: Side, *, name: str, env: dict[str, str], threads: int, logs: Path) -> Host:
+def start_host(
+    side: Side,
+    *,
+    name: str,
+    env: dict[str, str],
+    threads: int,
+    logs: Path,
+    settings_module: str = "tests.multihost.settings",
+) -> Host:
     port = free_port(side.address) if side.namespace is None else 8000
     log = logs / f"host-{name}.log"
     host_env = {
         **os.environ,
         **env,
-        "DJANGO_SETTINGS_MODULE": "tests.multihost.settings",
+        "DJANGO_SETTINGS_MODULE": settings_module,
         "GUNICORN_BIND": f"{side.address}:{port}",
         "WEB_CONCURRENCY": "1",
         "GUNICORN_WORKER_CLASS": "gthread",
@@ -226,9 +236,15 @@ def cluster(
     stripe_port: int,
     env: dict[str, str],
     logs: Path,
+    settings_module: str = "tests.multihost.settings",
+    redis_variable: str = "TEST_REDIS_URL",
+    stripe_variable: str = "MULTIHOST_STRIPE_API",
+    threads: int = 2,
 ) -> Iterator[Cluster]:
     """Hosts A, B and C with their forwarders; Redis → B and Redis → C each go through
-    a delaying proxy of their own."""
+    a delaying proxy of their own. The hosts read Redis's URL from `redis_variable` and
+    the fake Stripe API's from `stripe_variable` (the test settings' names by default;
+    bench/soak.py runs bench.settings)."""
     redis, database = urlsplit(redis_url), urlsplit(database_url)
     redis_target = f"{redis.hostname}:{redis.port or 6379}"
     pg_target = f"{database.hostname}:{database.port or 5432}"
@@ -250,16 +266,23 @@ def cluster(
         for name, side in net.sides.items():
             host_env = {
                 **env,
-                "TEST_REDIS_URL": redis_url.replace(
+                redis_variable: redis_url.replace(
                     redis.netloc, f"{side.gateway}:{ports[name, 'redis']}"
                 ),
                 "DATABASE_URL": database_url.replace(
                     database.netloc.rpartition("@")[2], f"{side.gateway}:{ports[name, 'pg']}"
                 ),
-                "MULTIHOST_STRIPE_API": f"http://{net.a.gateway}:{stripe_port}",
+                stripe_variable: f"http://{net.a.gateway}:{stripe_port}",
                 "ALLOWED_HOSTS": ",".join(side.address for side in net.sides.values()),
             }
-            hosts[name] = start_host(side, name=name, env=host_env, threads=2, logs=logs)
+            hosts[name] = start_host(
+                side,
+                name=name,
+                env=host_env,
+                threads=threads,
+                logs=logs,
+                settings_module=settings_module,
+            )
         for host in hosts.values():
             wait_ready(host)
         yield Cluster(net, hosts, links, env)
