@@ -7,8 +7,10 @@
     netns C: gunicorn (C_ADDR)  ── veth ──  root: forwarder on C_GW → Postgres;
                                                   a second proxy on C_GW → Redis
 
-Host A takes the webhooks; B and C each reach Redis through their own delaying proxy
-(delay, jitter and stalls of Redis → B and Redis → C, set apart). Redis and Postgres
+The revocation tests post webhooks to A and read on B and C, which each reach Redis
+through a delaying proxy of their own (delay, jitter and stalls of Redis → B and
+Redis → C, set apart); any host can take a webhook (each namespace routes through its
+gateway, so all reach the fake Stripe API on A's link). Redis and Postgres
 listen on 127.0.0.1 only, so the root namespace forwards from each veth's address. Each
 host runs the test settings (tests/multihost/settings.py) against the test database.
 Where namespaces cannot be made (not root, no iproute2), every host and forwarder runs
