@@ -14,7 +14,8 @@ driver sends as that member at once after the 200 (the probe; also judged, so a 
 there is a stale grant).
 
 Its own database, Redis db and ports: BENCH_DATABASE_URL / BENCH_REDIS_URL (default the
-bench's own) and --port / --stripe-port.
+bench's own) and --port / --stripe-port. `--hosts 3` runs it across three app hosts
+instead (bench/soak_hosts.py: webhooks on one, members read on the two others).
 """
 
 import argparse
