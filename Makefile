@@ -104,7 +104,7 @@ soak: $(VENV)/.dev-installed services
 ## soak-hosts: the soak across three app hosts in network namespaces (root): webhooks on
 ## A, members on B and C behind delayed, jittery Redis links; per host, 0 stale grants
 soak-hosts: $(VENV)/.dev-installed services
-	$(BIN)/python bench/soak.py --hosts 3 --seconds 60
+	$(BIN)/python bench/soak_hosts.py --seconds 60
 
 ## bench-webhooks: signed webhooks per second through one sync worker, and what bounds it
 bench-webhooks: $(VENV)/.dev-installed services

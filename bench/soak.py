@@ -14,8 +14,8 @@ driver sends as that member at once after the 200 (the probe; also judged, so a 
 there is a stale grant).
 
 Its own database, Redis db and ports: BENCH_DATABASE_URL / BENCH_REDIS_URL (default the
-bench's own) and --port / --stripe-port. `--hosts 3` runs it across three app hosts
-instead (bench/soak_hosts.py: webhooks on one, members read on the two others).
+bench's own) and --port / --stripe-port. bench/soak_hosts.py runs it across three app
+hosts instead (webhooks on one, members read on the two others).
 """
 
 import argparse
@@ -192,21 +192,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--port", type=int, default=PORT)
     parser.add_argument("--stripe-port", type=int, default=STRIPE_PORT)
-    parser.add_argument(
-        "--hosts",
-        type=int,
-        choices=(1, 3),
-        default=1,
-        help="3: webhooks on host A, members read on B and C (bench/soak_hosts.py)",
-    )
-    parser.add_argument("--near-cache", choices=("on", "off"), default="on", help="with --hosts 3")
-    parser.add_argument("--delay-ms", type=float, default=5.0, help="Redis → B/C, with --hosts 3")
-    parser.add_argument("--jitter-ms", type=float, default=10.0, help="Redis → B/C, --hosts 3")
     args = parser.parse_args()
-    if args.hosts > 1:
-        from bench import soak_hosts
-
-        return soak_hosts.main(args)
     os.environ.update(bench_env(stripe_port=args.stripe_port))
     os.chdir(ROOT)
     say(

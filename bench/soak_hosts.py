@@ -1,4 +1,4 @@
-"""`bench/soak.py --hosts 3`: the soak across three app hosts (tests/multihost/harness.py).
+"""`bench/soak_hosts.py --seconds 60`: the soak across three app hosts (tests/multihost/harness.py).
 
 Host A takes every webhook; members are read on hosts B and C only, each in its own
 network namespace (root is needed; without it the three hosts run on loopback and the
@@ -18,6 +18,7 @@ import http.client
 import json
 import os
 import random
+import sys
 import tempfile
 import threading
 import time
@@ -26,10 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.run import RESULTS, say
-from bench.soak import Pages, bench_env, hammer, members, prepare_database
-from bench.timeline import Timeline, summary_ms
-from tests.multihost import harness
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.run import RESULTS, say  # noqa: E402
+from bench.soak import Pages, bench_env, hammer, members, prepare_database  # noqa: E402
+from bench.timeline import Timeline, summary_ms  # noqa: E402
+from tests.multihost import harness  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -168,7 +172,16 @@ def passed(report: dict[str, Any]) -> bool:
     )
 
 
-def main(args: argparse.Namespace) -> int:
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--members", type=int, default=20)
+    parser.add_argument("--clients", type=int, default=8, help="per reading host")
+    parser.add_argument("--stripe-port", type=int, default=12111)
+    parser.add_argument("--near-cache", choices=("on", "off"), default="on")
+    parser.add_argument("--delay-ms", type=float, default=5.0, help="Redis → B and C")
+    parser.add_argument("--jitter-ms", type=float, default=10.0, help="Redis → B and C")
+    args = parser.parse_args()
     env = bench_env(stripe_port=args.stripe_port)
     os.environ.update(env)
     say(
@@ -213,3 +226,7 @@ def main(args: argparse.Namespace) -> int:
     ok = passed(report)
     say("PASS: no errors, no stale grants on B or C" if ok else "FAIL: see the counts above")
     return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

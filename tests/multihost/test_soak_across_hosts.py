@@ -1,7 +1,7 @@
 """The soak across the hosts, briefly: webhooks on host A, members read on B and C.
 
 bench/soak_hosts.py's run, against the package's hosts for a few seconds (longer runs:
-`bench/soak.py --hosts 3`). Grants on B and C after a revocation's 200 may last only
+`bench/soak_hosts.py`). Grants on B and C after a revocation's 200 may last only
 the published bound with the near cache on (apps/core/near_cache.py), none with it off.
 """
 
