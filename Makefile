@@ -11,7 +11,7 @@ DEPLOY_CHECK_ENV := DJANGO_SETTINGS_MODULE=config.settings.production \
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/tollgate \
 	REDIS_URL=redis://127.0.0.1:6379/0 ALLOWED_HOSTS=tollgate.example.com
 
-.PHONY: run dev test lint typecheck services chromium node wrk db demo bench bench-population bench-webhooks soak clean
+.PHONY: run dev test lint typecheck services chromium node wrk db demo bench bench-population bench-webhooks soak soak-hosts clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -100,6 +100,11 @@ bench-population: $(VENV)/.dev-installed services wrk
 ## and how long each revocation took to reach its member
 soak: $(VENV)/.dev-installed services
 	$(BIN)/python bench/soak.py --seconds 60
+
+## soak-hosts: the soak across three app hosts in network namespaces (root): webhooks on
+## A, members on B and C behind delayed, jittery Redis links; per host, 0 stale grants
+soak-hosts: $(VENV)/.dev-installed services
+	$(BIN)/python bench/soak_hosts.py --seconds 60
 
 ## bench-webhooks: signed webhooks per second through one sync worker, and what bounds it
 bench-webhooks: $(VENV)/.dev-installed services

@@ -1,8 +1,9 @@
-"""Revocation across app hosts: the test in tests/multihost, with more revocations.
+"""Revocation across app hosts: the tests in tests/multihost, with more revocations.
 
 `.venv/bin/python bench/across_hosts.py --trials 20` runs it (root is needed for the
 network namespaces; without them it falls back to loopback processes and says so),
-writes bench/results/across_hosts.json and prints the table bench/README.md shows.
+writes bench/results/across_hosts.json and prints the table bench/README.md shows: one
+row per near-cache mode, case and reading host (B, C), with that host's link.
 Uses the test settings' database and Redis (DATABASE_URL, TEST_REDIS_URL).
 """
 
@@ -16,6 +17,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "across_hosts.json"
 COLUMNS = [
+    "link_delay_ms",
+    "link_jitter_ms",
+    "stall_ms",
     "revocations",
     "revocations_with_stale",
     "stale_grants",

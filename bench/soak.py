@@ -14,7 +14,8 @@ driver sends as that member at once after the 200 (the probe; also judged, so a 
 there is a stale grant).
 
 Its own database, Redis db and ports: BENCH_DATABASE_URL / BENCH_REDIS_URL (default the
-bench's own) and --port / --stripe-port.
+bench's own) and --port / --stripe-port. bench/soak_hosts.py runs it across three app
+hosts instead (webhooks on one, members read on the two others).
 """
 
 import argparse
@@ -75,25 +76,42 @@ def members(count: int, *, port: int):  # type: ignore[no-untyped-def]
 
 
 class Pages:
-    """One keep-alive connection asking for the gated page, and the judge of answers."""
+    """One keep-alive connection asking for the gated page, and the judge of answers.
 
-    def __init__(self, port: int, timeline: Timeline, tally: dict, lock: threading.Lock) -> None:
+    `allowance`: how long after a revocation's 200 a grant is still within the bound
+    (0 on the host that took the webhook; REDIS_NEAR_CACHE_LIVENESS on the others).
+    """
+
+    def __init__(
+        self,
+        port: int,
+        timeline: Timeline,
+        tally: dict,
+        lock: threading.Lock,
+        *,
+        address: str = "127.0.0.1",
+        allowance: float = 0.0,
+        path: str = "/bench/gated",
+        cookie_name: str = SESSION_COOKIE,
+    ) -> None:
         self.port, self.timeline, self.tally, self.lock = port, timeline, tally, lock
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        self.address, self.allowance = address, allowance
+        self.path, self.cookie_name = path, cookie_name
+        self.conn = http.client.HTTPConnection(address, port, timeout=10)
 
     def ask(self, member: int, cookie: str) -> tuple[int, float]:
         """Request the page as `member`, judge the answer; (status, when it came back)."""
         sent = time.monotonic()
         request_id = None
         try:
-            headers = {"Cookie": f"{SESSION_COOKIE}={cookie}"}
-            self.conn.request("GET", "/bench/gated", headers=headers)
+            headers = {"Cookie": f"{self.cookie_name}={cookie}"}
+            self.conn.request("GET", self.path, headers=headers)
             response = self.conn.getresponse()
             response.read()
             status, request_id = response.status, response.getheader("X-Request-ID")
         except (OSError, http.client.HTTPException):
             self.conn.close()
-            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+            self.conn = http.client.HTTPConnection(self.address, self.port, timeout=10)
             status = -1
         received = time.monotonic()
         self.judge(member, sent, received, status, request_id)
@@ -107,7 +125,7 @@ class Pages:
             tally["requests"] += 1
             if status == 200:
                 tally["granted"] += 1
-                if timeline.must_deny(member, sent, received):
+                if timeline.must_deny(member, sent - self.allowance, received):
                     tally["stale_grants"] += 1
                     # Enough to find the request in the server's log and the flips it saw.
                     with timeline.lock:
@@ -121,6 +139,8 @@ class Pages:
                             "flips": flips,
                         }
                     )
+                elif self.allowance and timeline.must_deny(member, sent, received):
+                    tally["granted_within_bound"] += 1
             elif status == 302:
                 tally["denied"] += 1
                 timeline.denied(member, received)

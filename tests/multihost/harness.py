@@ -1,17 +1,21 @@
-"""Two app hosts, each in its own network namespace, sharing one Redis and one Postgres.
+"""Three app hosts, each in its own network namespace, sharing one Redis and one Postgres.
 
     netns A: gunicorn (A_ADDR)  ── veth ──  root: forwarders on A_GW → Redis, Postgres;
                                                   the fake Stripe API on A_GW
     netns B: gunicorn (B_ADDR)  ── veth ──  root: forwarder on B_GW → Postgres;
                                                   tests/multihost/proxy.py on B_GW → Redis
-                                                  (delays and stalls Redis → B)
+    netns C: gunicorn (C_ADDR)  ── veth ──  root: forwarder on C_GW → Postgres;
+                                                  a second proxy on C_GW → Redis
 
-Redis and Postgres listen on 127.0.0.1 only, so the root namespace forwards from each
-veth's address. Each host runs the test settings (tests/multihost/settings.py) against
-the test database. Where namespaces cannot be made (not root, no iproute2), both hosts
-and every forwarder run on 127.0.0.1 instead, on their own ports: the same processes
-and the same delayed link, without separate network stacks (`Network.isolated` says
-which one ran).
+The revocation tests post webhooks to A and read on B and C, which each reach Redis
+through a delaying proxy of their own (delay, jitter and stalls of Redis → B and
+Redis → C, set apart); any host can take a webhook (each namespace routes through its
+gateway, so all reach the fake Stripe API on A's link). Redis and Postgres
+listen on 127.0.0.1 only, so the root namespace forwards from each veth's address. Each
+host runs the test settings (tests/multihost/settings.py) against the test database.
+Where namespaces cannot be made (not root, no iproute2), every host and forwarder runs
+on 127.0.0.1 instead, on its own port: the same processes and the same delayed links,
+without separate network stacks (`Network.isolated` says which one ran).
 """
 
 import contextlib
@@ -44,11 +48,17 @@ class Side:
         return [IP, "netns", "exec", self.namespace, *argv] if self.namespace else argv
 
 
+HOSTS = ("a", "b", "c")
+
+
 @dataclass(frozen=True)
 class Network:
-    a: Side
-    b: Side
+    sides: dict[str, Side]  # by host name, HOSTS
     isolated: bool  # True: network namespaces; False: the loopback fallback
+
+    @property
+    def a(self) -> Side:
+        return self.sides["a"]
 
 
 IP = shutil.which("ip") or "/usr/sbin/ip"
@@ -66,9 +76,9 @@ def _teardown(names: list[str]) -> None:
 
 @contextlib.contextmanager
 def network() -> Iterator[Network]:
-    """Two namespaces joined to the root by veth pairs, removed afterwards."""
+    """One namespace per host in HOSTS, joined to the root by veth pairs, removed afterwards."""
     tag = os.getpid() % 10000
-    names = [f"tgmh{tag}a", f"tgmh{tag}b"]
+    names = [f"tgmh{tag}{host}" for host in HOSTS]
     subnet = f"10.213.{tag % 250}"
     sides: list[Side] = []
     try:
@@ -86,16 +96,18 @@ def network() -> Iterator[Network]:
                 ["addr", "add", f"{address}/30", "dev", f"{name}n"],
                 ["link", "set", f"{name}n", "up"],
                 ["link", "set", "lo", "up"],
+                # Any host may take a webhook, and reach the fake Stripe API on A's link.
+                ["route", "add", "default", "via", gateway],
             ):
                 _ip("netns", "exec", name, IP, *args)
             sides.append(Side(name, address, gateway))
     except (OSError, subprocess.CalledProcessError):
         _teardown(names)
         loopback = Side(None, "127.0.0.1", "127.0.0.1")
-        yield Network(loopback, loopback, isolated=False)
+        yield Network(dict.fromkeys(HOSTS, loopback), isolated=False)
         return
     try:
-        yield Network(sides[0], sides[1], isolated=True)
+        yield Network(dict(zip(HOSTS, sides, strict=True)), isolated=True)
     finally:
         _teardown(names)
 
@@ -108,7 +120,8 @@ def free_port(address: str) -> int:
 
 
 class Proxy:
-    """tests/multihost/proxy.py in its own process; `delay`/`stall` act on B's Redis link."""
+    """tests/multihost/proxy.py in its own process; `delay`/`jitter`/`stall` act on the
+    bytes its routes carry back from their targets."""
 
     def __init__(self, routes: list[tuple[str, str]]) -> None:
         argv = [sys.executable, str(PROXY)]
@@ -128,6 +141,9 @@ class Proxy:
 
     def delay(self, seconds: float) -> None:
         self.send(f"delay {seconds}")
+
+    def jitter(self, seconds: float) -> None:
+        self.send(f"jitter {seconds}")
 
     def stall(self, seconds: float) -> None:
         self.send(f"stall {seconds}")
@@ -153,13 +169,21 @@ class Host:
                 self.proc.wait()
 
 
-def start_host(side: Side, *, name: str, env: dict[str, str], threads: int, logs: Path) -> Host:
+def start_host(
+    side: Side,
+    *,
+    name: str,
+    env: dict[str, str],
+    threads: int,
+    logs: Path,
+    settings_module: str = "tests.multihost.settings",
+) -> Host:
     port = free_port(side.address) if side.namespace is None else 8000
     log = logs / f"host-{name}.log"
     host_env = {
         **os.environ,
         **env,
-        "DJANGO_SETTINGS_MODULE": "tests.multihost.settings",
+        "DJANGO_SETTINGS_MODULE": settings_module,
         "GUNICORN_BIND": f"{side.address}:{port}",
         "WEB_CONCURRENCY": "1",
         "GUNICORN_WORKER_CLASS": "gthread",
@@ -191,9 +215,18 @@ def wait_ready(host: Host, *, timeout: float = 60.0) -> None:
 @dataclass
 class Cluster:
     network: Network
-    a: Host
-    b: Host
-    link_b: Proxy  # B's Redis link
+    hosts: dict[str, Host]  # by name, HOSTS
+    links: dict[str, Proxy]  # the Redis link of each reading host (B, C)
+    env: dict[str, str]  # what every host's environment adds (REDIS_NEAR_CACHE, ...)
+
+    @property
+    def a(self) -> Host:
+        return self.hosts["a"]
+
+    @property
+    def readers(self) -> dict[str, Host]:
+        """The hosts that only read (B, C): each behind its own delaying link."""
+        return {name: host for name, host in self.hosts.items() if name in self.links}
 
 
 @contextlib.contextmanager
@@ -205,43 +238,59 @@ def cluster(
     stripe_port: int,
     env: dict[str, str],
     logs: Path,
+    settings_module: str = "tests.multihost.settings",
+    redis_variable: str = "TEST_REDIS_URL",
+    stripe_variable: str = "MULTIHOST_STRIPE_API",
+    threads: int = 2,
 ) -> Iterator[Cluster]:
-    """Hosts A and B with their forwarders; Redis → B goes through a delaying proxy."""
+    """Hosts A, B and C with their forwarders; Redis → B and Redis → C each go through
+    a delaying proxy of their own. The hosts read Redis's URL from `redis_variable` and
+    the fake Stripe API's from `stripe_variable` (the test settings' names by default;
+    bench/soak.py runs bench.settings)."""
     redis, database = urlsplit(redis_url), urlsplit(database_url)
     redis_target = f"{redis.hostname}:{redis.port or 6379}"
     pg_target = f"{database.hostname}:{database.port or 5432}"
     ports = {
-        name: free_port(side.gateway)
-        for name, side in (("redis_a", net.a), ("pg_a", net.a), ("redis_b", net.b), ("pg_b", net.b))
+        (name, service): free_port(side.gateway)
+        for name, side in net.sides.items()
+        for service in ("redis", "pg")
     }
+
+    def route(name: str, service: str, target: str) -> tuple[str, str]:
+        return f"{net.sides[name].gateway}:{ports[name, service]}", target
+
     plain = Proxy(
-        [
-            (f"{net.a.gateway}:{ports['redis_a']}", redis_target),
-            (f"{net.a.gateway}:{ports['pg_a']}", pg_target),
-            (f"{net.b.gateway}:{ports['pg_b']}", pg_target),
-        ]
+        [route("a", "redis", redis_target)] + [route(name, "pg", pg_target) for name in HOSTS]
     )
-    link_b = Proxy([(f"{net.b.gateway}:{ports['redis_b']}", redis_target)])
-    hosts: list[Host] = []
+    links = {name: Proxy([route(name, "redis", redis_target)]) for name in HOSTS if name != "a"}
+    hosts: dict[str, Host] = {}
     try:
-        for name, side in (("a", net.a), ("b", net.b)):
+        for name, side in net.sides.items():
             host_env = {
                 **env,
-                "TEST_REDIS_URL": redis_url.replace(
-                    redis.netloc, f"{side.gateway}:{ports['redis_' + name]}"
+                redis_variable: redis_url.replace(
+                    redis.netloc, f"{side.gateway}:{ports[name, 'redis']}"
                 ),
                 "DATABASE_URL": database_url.replace(
-                    database.netloc.rpartition("@")[2], f"{side.gateway}:{ports['pg_' + name]}"
+                    database.netloc.rpartition("@")[2], f"{side.gateway}:{ports[name, 'pg']}"
                 ),
-                "MULTIHOST_STRIPE_API": f"http://{net.a.gateway}:{stripe_port}",
-                "ALLOWED_HOSTS": f"{net.a.address},{net.b.address}",
+                stripe_variable: f"http://{net.a.gateway}:{stripe_port}",
+                "ALLOWED_HOSTS": ",".join(side.address for side in net.sides.values()),
             }
-            hosts.append(start_host(side, name=name, env=host_env, threads=2, logs=logs))
-        for host in hosts:
+            hosts[name] = start_host(
+                side,
+                name=name,
+                env=host_env,
+                threads=threads,
+                logs=logs,
+                settings_module=settings_module,
+            )
+        for host in hosts.values():
             wait_ready(host)
-        yield Cluster(net, hosts[0], hosts[1], link_b)
+        yield Cluster(net, hosts, links, env)
     finally:
-        for host in hosts:
+        for host in hosts.values():
             host.stop()
-        link_b.stop()
+        for link in links.values():
+            link.stop()
         plain.stop()

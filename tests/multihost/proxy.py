@@ -6,13 +6,17 @@ Run by tests/multihost/harness.py in its own process (its timing must not wait o
 test's GIL). Each route listens on one address and forwards to another, in both
 directions. Bytes from the client go through at once. Bytes from the server are held
 as told on stdin (this kernel has no netem qdisc to do it): `delay 0.15` holds each
-chunk 150 ms from then on; `stall 0.4` delivers nothing for the next 400 ms, then
-everything held in order, as a congested link or a Redis whose I/O threads fell behind
-would. Prints "ready" once every route listens; exits when stdin closes.
+chunk 150 ms from then on; `jitter 0.05` adds a random 0-50 ms more to each chunk's
+hold, never letting a chunk overtake the one before it (a TCP stream stays in order,
+so a late chunk holds back those behind it, as on a real link); `stall 0.4` delivers
+nothing for the next 400 ms, then everything held in order, as a congested link or a
+Redis whose I/O threads fell behind would. Prints "ready" once every route listens;
+exits when stdin closes.
 """
 
 import argparse
 import asyncio
+import random
 import sys
 import threading
 import time
@@ -23,12 +27,15 @@ CHUNK = 65536
 class Link:
     def __init__(self) -> None:
         self.delay = 0.0
+        self.jitter = 0.0
         self.stalled_until = 0.0
 
     def command(self, line: str) -> None:
         verb, _, value = line.partition(" ")
         if verb == "delay":
             self.delay = float(value)
+        elif verb == "jitter":
+            self.jitter = float(value)
         elif verb == "stall":
             self.stalled_until = time.monotonic() + float(value)
 
@@ -52,8 +59,10 @@ async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> No
 async def delayed_pipe(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, link: Link
 ) -> None:
-    """Server to client: each chunk leaves `delay` after it arrived, in order."""
+    """Server to client: each chunk leaves `delay` (plus up to `jitter`) after it
+    arrived, and never before the chunk ahead of it."""
     queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+    last_release = 0.0
 
     async def deliver() -> None:
         try:
@@ -73,7 +82,9 @@ async def delayed_pipe(
     try:
         while True:
             data = await reader.read(CHUNK)
-            queue.put_nowait((time.monotonic() + link.delay, data))
+            hold = link.delay + random.uniform(0.0, link.jitter)
+            last_release = max(last_release, time.monotonic() + hold)
+            queue.put_nowait((last_release, data))
             if not data:
                 break
     except OSError:

@@ -1,9 +1,10 @@
-"""Revoke on host A, watch host B: how long after the webhook's 200 does B still grant?
+"""Revoke on host A, watch hosts B and C: how long after the webhook's 200 do they grant?
 
-Readers request a gated page on host B back to back, recording when each request was
-sent and answered. The driver flips a member's subscription through signed webhooks
-on host A: grant, wait until B grants, revoke (optionally stalling B's Redis link as
-the revoking write runs), watch. A stale grant is a 200 from B for a request sent
+Readers request a gated page on hosts B and C back to back, recording when each request
+was sent and answered. The driver flips a member's subscription through signed webhooks
+on host A: grant, wait until every reader was granted, revoke (optionally stalling the
+readers' Redis links as the revoking write runs), watch. A stale grant is a 200 from a
+reader's host for a request sent
 after the revoking webhook's 200 came back (and answered before the next grant
 began); its lateness is how long after that 200 it was sent. All times are this
 process's monotonic clock, which the namespaces share.
@@ -40,9 +41,10 @@ class Answer:
 class Reader(threading.Thread):
     """Requests `path` on one host, back to back, until stopped."""
 
-    def __init__(self, base_url: str, path: str, cookie: str) -> None:
+    def __init__(self, base_url: str, path: str, cookie: str, *, host: str = "") -> None:
         super().__init__(daemon=True)
         self.netloc, self.path, self.cookie = urlsplit(base_url).netloc, path, cookie
+        self.host = host  # the host's name, for figures per host
         self.answers: list[Answer] = []
         self.stopping = threading.Event()
 
@@ -108,10 +110,10 @@ class Webhooks:
 
 
 class Staller(threading.Thread):
-    """Stalls B's Redis link the moment Redis runs the revoking write, until `seconds`
-    after the webhook's 200: this process tracks `key` on its own connection and tells
-    the proxy as soon as Redis pushes the change (B's copy of that push is still in
-    the proxy's queue, held by the link's delay)."""
+    """Stalls the readers' Redis links the moment Redis runs the revoking write, until
+    `seconds` after the webhook's 200: this process tracks `key` on its own connection
+    and tells the proxies as soon as Redis pushes the change (the hosts' copies of that
+    push are still in the proxies' queues, held by the links' delay)."""
 
     def __init__(
         self, *, redis_url: str, key: str, stall: Callable[[float], None], seconds: float
@@ -147,7 +149,7 @@ def wait_for(readers: list[Reader], since: float, status: int, timeout: float = 
         if all(any(a.sent > since and a.status == status for a in r.answers) for r in readers):
             return
         time.sleep(0.01)
-    raise AssertionError(f"host B never answered {status} after the change")
+    raise AssertionError(f"a reading host never answered {status} after the change")
 
 
 def run_trials(
@@ -171,16 +173,23 @@ def run_trials(
             stall.release()
         time.sleep(watch)
         done.append(Trial(revoked_at, until=time.monotonic()))
-        wait_for(readers, revoked_at, 302)  # the revocation did reach B
-    answers = [a for reader in readers for a in reader.answers]
-    for trial in done:
+        wait_for(readers, revoked_at, 302)  # the revocation did reach every reader
+    return judge(done, [a for reader in readers for a in reader.answers])
+
+
+def judge(trials: list[Trial], answers: list[Answer]) -> list[Trial]:
+    """The trials again, with the stale grants and denials among `answers` counted."""
+    judged = []
+    for trial in trials:
+        seen = Trial(trial.revoked_at, trial.until)
         for answer in answers:
-            if trial.revoked_at < answer.sent:
-                if answer.status == 200 and answer.received < trial.until:
-                    trial.stale.append(answer.sent - trial.revoked_at)
-                elif answer.status == 302 and answer.sent < trial.until:
-                    trial.denied += 1
-    return done
+            if seen.revoked_at < answer.sent:
+                if answer.status == 200 and answer.received < seen.until:
+                    seen.stale.append(answer.sent - seen.revoked_at)
+                elif answer.status == 302 and answer.sent < seen.until:
+                    seen.denied += 1
+        judged.append(seen)
+    return judged
 
 
 def summary(trials: list[Trial], answers: list[Answer]) -> dict[str, Any]:
