@@ -1,5 +1,5 @@
 """Start-up checks for the near cache (apps/core/near_cache.py), a Redis Cluster
-(apps/core/redis_cluster.py) and a Postgres standby (apps/core/db_router.py), naming
+(apps/core/redis_cluster.py) and a Postgres standby (DATABASE_REPLICA_URL), naming
 the variable."""
 
 from typing import Any
