@@ -11,7 +11,7 @@ DEPLOY_CHECK_ENV := DJANGO_SETTINGS_MODULE=config.settings.production \
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/tollgate \
 	REDIS_URL=redis://127.0.0.1:6379/0 ALLOWED_HOSTS=tollgate.example.com
 
-.PHONY: run dev test lint typecheck services chromium node wrk db demo bench bench-population bench-webhooks soak soak-hosts clean
+.PHONY: run dev test lint typecheck services chromium node wrk valgrind db demo bench bench-population bench-instructions bench-webhooks soak soak-hosts clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -95,6 +95,15 @@ bench-population: $(VENV)/.dev-installed services wrk
 	$(BIN)/python bench/population.py
 	$(BIN)/python bench/stages.py --members 10000
 	$(BIN)/python bench/memory.py
+
+valgrind:
+	@command -v valgrind >/dev/null || { echo "installing Debian's valgrind for the instruction counts"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind) >/dev/null \
+		|| { echo "Could not install valgrind; install it with 'apt-get install valgrind'." >&2; exit 1; }; }
+
+## bench-instructions: instructions per request (callgrind), bare vs JWT vs gated: load-proof
+bench-instructions: $(VENV)/.dev-installed services valgrind
+	$(BIN)/python bench/instructions.py
 
 ## soak: 60 s of members on gated pages while webhooks flip their plans; 0 stale grants,
 ## and how long each revocation took to reach its member
