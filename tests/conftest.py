@@ -169,3 +169,31 @@ def demo_store(settings, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
     store = demo_stripe.store()
     monkeypatch.setattr(stripe, "default_http_client", demo_stripe.DemoStripeClient(store))
     return store
+
+
+# --- The distributed topologies' share of the run (issue: bounded in CI) -------------
+# tests/topology starts Redis Cluster/Sentinel and a Postgres standby, tests/multihost
+# three app hosts in network namespaces; together they must stay a few minutes of
+# `make test` on a 2-core machine. Their time is added up and printed at the end, with
+# a warning past the budget (a figure to watch, not a timed test that fails on a slow day).
+TOPOLOGY_DIRS = ("tests/topology/", "tests/multihost/")
+TOPOLOGY_BUDGET_SECONDS = 5 * 60
+_topology_seconds: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    folder = next((d for d in TOPOLOGY_DIRS if report.nodeid.startswith(d)), None)
+    if folder is not None:
+        _topology_seconds[folder] = _topology_seconds.get(folder, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not _topology_seconds:
+        return
+    total = sum(_topology_seconds.values())
+    parts = ", ".join(f"{d.rstrip('/')} {s:.0f} s" for d, s in sorted(_topology_seconds.items()))
+    line = f"topologies: {total:.0f} s ({parts}); budget {TOPOLOGY_BUDGET_SECONDS} s"
+    if total > TOPOLOGY_BUDGET_SECONDS:
+        terminalreporter.write_line(f"WARNING {line}: over budget", yellow=True)
+    else:
+        terminalreporter.write_line(line)
