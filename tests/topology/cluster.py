@@ -1,8 +1,11 @@
 """A Redis Cluster of three primaries on loopback, made from Debian's redis-server.
 
 `RedisClusterNodes.start()` runs each node in its own temporary directory, joins them
-with `redis-cli --cluster create` (slots split evenly, no replicas) and waits until
-every node reports `cluster_state:ok`; `stop()` ends them and removes the directories.
+with `redis-cli --cluster create` (slots split evenly, `replicas` per primary, none by
+default) and waits until every node reports `cluster_state:ok` and every replica is in
+sync; `stop()` ends them and removes the directories. `fail_over` promotes a primary's
+replica, as an operator's CLUSTER FAILOVER does; after `kill` (a crashed node) the
+Cluster promotes its replica itself once `cluster-node-timeout` (2 s here) has passed.
 Ports are free ones picked at start, each with its bus port (+10000) free too.
 """
 
@@ -13,6 +16,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -71,6 +75,7 @@ def wait_until_answering(port: int) -> None:
 @dataclass
 class RedisClusterNodes:
     primaries: int = 3
+    replicas: int = 0  # per primary
     ports: list[int] = field(default_factory=list)
     _processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     _root: Path | None = None
@@ -86,7 +91,7 @@ class RedisClusterNodes:
     def start(self) -> "RedisClusterNodes":
         require_binaries()
         self._root = Path(tempfile.mkdtemp(prefix="tollgate-cluster-"))
-        self.ports = free_ports(self.primaries)
+        self.ports = free_ports(self.primaries * (1 + self.replicas))
         for port in self.ports:
             self._processes.append(self._run_node(port))
         for port in self.ports:
@@ -95,7 +100,7 @@ class RedisClusterNodes:
             [
                 REDIS_CLI, "--cluster", "create",
                 *(f"127.0.0.1:{port}" for port in self.ports),
-                "--cluster-replicas", "0", "--cluster-yes",
+                "--cluster-replicas", str(self.replicas), "--cluster-yes",
             ],
             capture_output=True, timeout=60, check=False,
         )  # fmt: skip
@@ -104,7 +109,44 @@ class RedisClusterNodes:
             raise RuntimeError(f"redis-cli --cluster create failed: {create.stdout!r}")
         for port in self.ports:
             _wait(lambda port=port: self._ok(port), timeout=20, what=f"node {port} ok")
+        for port in self.replica_ports():
+            _wait(lambda port=port: self._in_sync(port), timeout=20, what=f"replica {port}")
         return self
+
+    def _role(self, port: int) -> dict[str, Any]:
+        return dict(self.node(port).info("replication"))
+
+    def _in_sync(self, port: int) -> bool:
+        return self._role(port).get("master_link_status") == "up"
+
+    def replica_ports(self) -> list[int]:
+        return [port for port in self.ports if self._role(port)["role"] == "slave"]
+
+    def replica_of(self, primary: int) -> int:
+        return next(p for p in self.replica_ports() if self._role(p)["master_port"] == primary)
+
+    def fail_over(self, primary: int) -> int:
+        """Promote `primary`'s replica with CLUSTER FAILOVER (the two agree first, so
+        nothing acknowledged is lost); returns the new primary's port."""
+        replica = self.replica_of(primary)
+        self.node(replica).execute_command("CLUSTER FAILOVER")
+        self.wait_promoted(replica)
+        # Until the old primary has taken the new epoch it still answers for its slots.
+        _wait(lambda: self._role(primary)["role"] == "slave", timeout=30, what="demotion")
+        return replica
+
+    def kill(self, port: int) -> None:
+        """SIGKILL one node, as a crashed host; the Cluster notices after the node timeout."""
+        process = self._processes[self.ports.index(port)]
+        process.kill()
+        process.wait(timeout=10)
+
+    def wait_promoted(self, replica: int, *, dead: int | None = None) -> None:
+        """Until `replica` is a primary and every live node reports the Cluster ok."""
+        _wait(lambda: self._role(replica)["role"] == "master", timeout=30, what="promotion")
+        for port in self.ports:
+            if port != dead:
+                _wait(lambda port=port: self._ok(port), timeout=30, what=f"node {port} ok")
 
     def _run_node(self, port: int) -> subprocess.Popen[bytes]:
         assert self._root is not None
@@ -138,7 +180,8 @@ class RedisClusterNodes:
 
     def flush(self) -> None:
         for port in self.ports:
-            self.node(port).flushdb()
+            if self._role(port)["role"] == "master":  # a replica refuses writes
+                self.node(port).flushdb()
 
     def stop(self) -> None:
         for process in self._processes:
