@@ -129,6 +129,16 @@ def read_value(subject: Subject) -> tuple[int, Payload | None]:
     return generation, _accept(raw[1], generation)
 
 
+def read_generation(subject: Subject) -> int:
+    """A subject's generation alone (the signing keys': what a process's own copy of
+    them was loaded under). One MGET, or none on a near-cache hit. Raises for Redis."""
+    keys = [subject.generation_key]
+    raw = near_cache().mget(keys)
+    if invalidation.owed_check_due() and invalidation.owed_paid():
+        raw = near_cache().mget(keys)  # what was read may predate an owed invalidation
+    return int(raw[0] or 0)
+
+
 def write_value(subject: Subject, payload: Payload, *, generation: int, ttl: int) -> None:
     """Cache a one-value subject's value, computed after `read_value` returned
     `generation`, under that generation; never raises for Redis."""
