@@ -88,9 +88,7 @@ class TokenStrategy(JWTTokenStrategy):
             # copy `session` was loaded from may predate a racing refresh's rotation.
             found, valid_jti = _locked_refresh_jti(session)
             if found and valid_jti == claims.jti:
-                access_token = _access_issue(
-                    user_id=claims.user_id, session_key=claims.session_key
-                )
+                access_token = _access_issue(user_id=claims.user_id, session_key=claims.session_key)
                 next_refresh_token = refresh_token
                 if app_settings.JWT_ROTATE_REFRESH_TOKEN:
                     next_refresh_token = _refresh_issue(session, user_id=claims.user_id)
