@@ -169,3 +169,24 @@ def test_a_retention_under_a_day_fails_the_system_check_naming_it(days, settings
 def test_the_default_retention_passes(settings):
     assert django_settings.EVENTS_RETENTION_DAYS == 30
     assert check_retention() == []
+
+
+def test_the_migration_dates_what_finished_before_finished_at_existed(make):
+    """events 0002 backfills finished_at: a delivered one when it was delivered, a dead
+    one at its last attempt; an owed one stays undated (never pruned)."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("apps.events.migrations.0002_delivery_finished_at")
+    delivered, dead, pending = make(Status.DELIVERED), make(Status.DEAD), make(Status.PENDING)
+    delivered_at = timezone.now() - timedelta(days=3)
+    Delivery.objects.filter(pk=delivered.pk).update(delivered_at=delivered_at)
+    Delivery.objects.update(finished_at=None)  # as every row was before the migration
+
+    migration.finished_at_backfill(apps, None)
+
+    found = dict(Delivery.objects.values_list("pk", "finished_at"))
+    assert found[delivered.pk] == delivered_at
+    assert found[dead.pk] == dead.log.get().started_at
+    assert found[pending.pk] is None
