@@ -132,7 +132,7 @@ def read_value(subject: Subject) -> tuple[int, Payload | None]:
 def read_generation(subject: Subject) -> int:
     """A subject's generation alone (the signing keys': what a process's own copy of
     them was loaded under). One MGET, or none on a near-cache hit. Raises for Redis."""
-    keys = [subject.generation_key]
+    keys = list(subject.read_keys[:1])  # cached on the subject: no key string built
     raw = near_cache().mget(keys)
     if invalidation.owed_check_due() and invalidation.owed_paid():
         raw = near_cache().mget(keys)  # what was read may predate an owed invalidation

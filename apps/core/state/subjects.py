@@ -76,6 +76,7 @@ def reset(*, setting: str = "CACHES", **_: Any) -> None:
         _prefix.cache_clear()
         user.cache_clear()
         session.cache_clear()
+        signing_keys.cache_clear()
 
 
 @lru_cache(maxsize=16_384)  # a hit builds no key strings; Subject is immutable
@@ -101,6 +102,7 @@ def service(client_id: str) -> Subject:
     return Subject(kind="service", id=client_id, tag=f"{{svc:{client_id}}}")
 
 
+@cache  # read before every token verification: build its key strings once
 def signing_keys() -> Subject:
     """The token signing keys (apps/accounts/tokens/keys.py): one generation, no value.
     Each process keeps its own copy of the key set and trusts it only under the
