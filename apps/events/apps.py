@@ -9,6 +9,6 @@ class EventsConfig(AppConfig):
     verbose_name = "Events for other services"
 
     def ready(self) -> None:
-        from . import receivers
+        from . import checks, receivers  # noqa: F401 - checks register themselves
 
         receivers.connect()

@@ -59,6 +59,7 @@ class Event(models.Model):
 
     class Meta:
         ordering = ("-created_at",)
+        indexes = [models.Index(fields=("created_at",), name="events_event_created")]
 
     def __str__(self) -> str:
         return f"{self.type} {self.subject} ({self.id})"
@@ -81,6 +82,9 @@ class Delivery(models.Model):
     last_attempt = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    # When it became delivered or dead (None while owed): pruning keeps it for
+    # EVENTS_RETENTION_DAYS after this, and never touches one that is still owed.
+    finished_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=300, blank=True)
     # The queue job currently in charge; a job superseded by "retry now" does nothing.
     job_id = models.BigIntegerField(null=True, blank=True)
@@ -91,6 +95,14 @@ class Delivery(models.Model):
         ordering = ("-created_at",)
         constraints = [
             models.UniqueConstraint(fields=("event", "endpoint"), name="events_one_delivery")
+        ]
+        indexes = [
+            # What pruning asks for, oldest first; owed deliveries are not in it.
+            models.Index(
+                fields=("finished_at",),
+                name="events_delivery_finished",
+                condition=models.Q(finished_at__isnull=False),
+            )
         ]
 
     def __str__(self) -> str:

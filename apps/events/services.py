@@ -8,12 +8,14 @@ it. `delivery_attempt` is what the worker runs for a job, once per attempt.
 import json
 import logging
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
+from procrastinate.contrib.django.models import ProcrastinateJob
 
 from apps.billing.access.resolver import access_compute
 
@@ -139,7 +141,8 @@ def delivery_attempt(*, delivery_id: int, job_id: int | None) -> None:
             return  # superseded by "retry now"
         if not delivery.endpoint.is_active:
             delivery.status, delivery.last_error = Delivery.Status.DEAD, "endpoint disabled"
-            delivery.save(update_fields=["status", "last_error"])
+            delivery.finished_at = timezone.now()
+            delivery.save(update_fields=["status", "last_error", "finished_at"])
             return
         delivery.attempts += 1
         delivery.save(update_fields=["attempts"])  # claimed: a crash still counts it
@@ -171,15 +174,16 @@ def _record(delivery: Delivery, outcome: sending.Outcome, *, started_at: Any) ->
         outcome.status_code if outcome.ok else outcome.error,
         outcome.latency_ms,
     )
-    fields = ["status", "last_error", "next_attempt_at", "delivered_at"]
+    fields = ["status", "last_error", "next_attempt_at", "delivered_at", "finished_at"]
     delivery.last_error = outcome.error
     delivery.next_attempt_at = None
     if outcome.ok:
         delivery.status, delivery.delivered_at = Delivery.Status.DELIVERED, timezone.now()
+        delivery.finished_at = delivery.delivered_at
         delivery.save(update_fields=fields)
         return
     if delivery.attempts >= delivery.last_attempt:
-        delivery.status = Delivery.Status.DEAD
+        delivery.status, delivery.finished_at = Delivery.Status.DEAD, timezone.now()
         delivery.save(update_fields=fields)
         raise retry.DeliveryFailedError(f"{outcome.error}; dead", retry_at=None)
     failures = delivery.attempts - (delivery.last_attempt - settings.EVENTS_MAX_ATTEMPTS)
@@ -196,11 +200,14 @@ def delivery_retry_now(*, delivery: Delivery) -> None:
 
     The same event, so the same webhook-id: a receiver that already has it dedupes.
     """
-    delivery = Delivery.objects.select_for_update().get(pk=delivery.pk)
+    found = Delivery.objects.select_for_update().filter(pk=delivery.pk).first()
+    if found is None:
+        return  # pruned meanwhile (events_prune): nothing left to send
+    delivery = found
     delivery.status = Delivery.Status.PENDING
     delivery.last_attempt = delivery.attempts + settings.EVENTS_MAX_ATTEMPTS
-    delivery.next_attempt_at = None
-    delivery.save(update_fields=["status", "last_attempt", "next_attempt_at"])
+    delivery.next_attempt_at = delivery.finished_at = None  # owed again: never pruned
+    delivery.save(update_fields=["status", "last_attempt", "next_attempt_at", "finished_at"])
     _enqueue(delivery)
 
 
@@ -209,3 +216,73 @@ def endpoint_secret_rotate(*, endpoint: Endpoint) -> str:
     endpoint.secret = secret_generate()
     endpoint.save(update_fields=["secret"])
     return endpoint.secret
+
+
+PRUNE_BATCH = 1000  # rows per transaction: each batch holds its row locks only briefly
+_FINISHED = (Delivery.Status.DELIVERED, Delivery.Status.DEAD)
+
+
+def events_prune(*, now: datetime | None = None, batch_size: int = PRUNE_BATCH) -> int:
+    """Delete what finished more than EVENTS_RETENTION_DAYS ago: delivered and dead
+    deliveries (with their attempts), then events no delivery refers to any more, then
+    the finished queue jobs of deliveries that are gone. Returns the deliveries deleted.
+
+    A delivery still owed (pending, failing) has no `finished_at` and is never a
+    candidate; "retry now" clears it. Each batch locks its rows first (skipping any an
+    admin's "retry now" holds), so a delivery that becomes owed again is never deleted.
+    """
+    cutoff = (now or timezone.now()) - timedelta(days=settings.EVENTS_RETENTION_DAYS)
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                Delivery.objects.select_for_update(skip_locked=True)
+                .filter(status__in=_FINISHED, finished_at__lt=cutoff)
+                .order_by("finished_at")
+                .values_list("pk", flat=True)[:batch_size]
+            )
+            if ids:
+                Delivery.objects.filter(pk__in=ids).delete()
+        deleted += len(ids)
+        if len(ids) < batch_size:
+            break
+    orphans = Event.objects.filter(created_at__lt=cutoff).exclude(
+        Exists(Delivery.objects.filter(event=OuterRef("pk")))
+    )
+    while True:
+        event_ids = list(orphans.order_by("created_at").values_list("pk", flat=True)[:batch_size])
+        if event_ids:
+            Event.objects.filter(pk__in=event_ids).exclude(
+                Exists(Delivery.objects.filter(event=OuterRef("pk")))
+            ).delete()
+        if len(event_ids) < batch_size:
+            break
+    _finished_jobs_prune(batch_size=batch_size)
+    if deleted:
+        logger.info("Pruned %d finished deliveries (older than %s)", deleted, cutoff)
+    return deleted
+
+
+def _finished_jobs_prune(*, batch_size: int) -> None:
+    """The queue keeps a failed job (a dead delivery's last, or one "retry now"
+    superseded) for good (PROCRASTINATE_WORKER_DEFAULTS deletes successful ones only):
+    delete those whose delivery is gone."""
+    from .tasks import DELIVER  # the task module imports this one
+
+    sql = f"""
+        DELETE FROM {ProcrastinateJob._meta.db_table} WHERE id IN (
+            SELECT job.id FROM {ProcrastinateJob._meta.db_table} job
+            WHERE job.task_name = %s
+              AND job.status IN ('succeeded', 'failed', 'cancelled', 'aborted')
+              AND NOT EXISTS (
+                  SELECT 1 FROM {Delivery._meta.db_table} delivery
+                  WHERE delivery.id = (job.args ->> 'delivery_id')::bigint
+              )
+            LIMIT %s
+        )
+    """  # noqa: S608 - table names from our models; the values are parameters
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [DELIVER, batch_size])
+            if cursor.rowcount < batch_size:
+                return

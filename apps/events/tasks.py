@@ -2,6 +2,7 @@
 
 A `deliver` job is one delivery; procrastinate retries it when the attempt says so
 (retry.Backoff), and `manage.py procrastinate worker` runs it (`make run` starts one).
+`prune` keeps the delivery log from growing for ever (EVENTS_RETENTION_DAYS).
 """
 
 from procrastinate import JobContext
@@ -11,6 +12,7 @@ from . import retry, services
 
 QUEUE = "events"
 DELIVER = "events.deliver"
+PRUNE = "events.prune"
 
 
 @app.task(name=DELIVER, queue=QUEUE, pass_context=True, retry=retry.Backoff())
@@ -28,3 +30,11 @@ async def retry_stalled(timestamp: int) -> None:
     manager = app.job_manager
     for job in await manager.get_stalled_jobs(task_name=DELIVER):
         await manager.retry_job(job)
+
+
+@app.periodic(cron="23 * * * *")  # hourly, off the hour most cron jobs pick
+@app.task(name=PRUNE, queue=QUEUE, queueing_lock=PRUNE)
+def prune(timestamp: int) -> None:
+    """Delete deliveries that finished more than EVENTS_RETENTION_DAYS ago, in batches
+    (services.events_prune); one job at a time (`queueing_lock`)."""
+    services.events_prune()

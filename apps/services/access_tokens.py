@@ -10,6 +10,7 @@ Refresh tokens are never introspected: they are for the client and us only.
 """
 
 from apps.accounts import services as accounts_services
+from apps.accounts.signals import session_digest
 from apps.accounts.tokens.codec import TokenInvalidError, refresh_decode
 from apps.accounts.tokens.verify import access_token_verify
 from apps.billing.access.resolver import access_for_user
@@ -34,6 +35,9 @@ def introspect(token: str) -> token_kinds.Introspection | None:
         expires_at=verified.claims.expires_at,
         issued_at=int(verified.claims.raw["iat"]),
         access=access_for_user(user, snapshot=verified.snapshot),
+        # The session's digest, not the token's `sid` claim: that is the key encrypted
+        # afresh in every token, so it would not match across a refresh or an event.
+        session_id=session_digest(verified.claims.session_key),
     )
 
 

@@ -17,18 +17,12 @@ session is.
 
 import hashlib
 import hmac
-import json
 import re
 import secrets
 import time
 from dataclasses import asdict, dataclass
-from typing import Any
-
-from django_redis import get_redis_connection
 
 from apps.core import state
-from apps.core.near_cache import near_cache
-from apps.core.state import invalidation
 
 from .models import Service
 
@@ -111,7 +105,9 @@ def credential_for(client_id: str) -> Credential | None:
     """The service's credential: from Redis (near-cached) under its generation, else from
     Postgres, then cached under the generation read before the query."""
     subject = state.subjects.service(client_id)
-    generation, payload = state.guarded(lambda: _read(subject), fallback=lambda: (None, None))
+    generation, payload = state.guarded(
+        lambda: state.read_value(subject), fallback=lambda: (None, None)
+    )
     if payload is not None:
         try:
             return Credential(**{k: v for k, v in payload.items() if k != "g"})
@@ -122,33 +118,9 @@ def credential_for(client_id: str) -> Credential | None:
         return None
     credential = Credential.of(service)
     if generation is not None:
-        _write(subject, {**asdict(credential), "g": generation})
+        # Through the near cache, as every cached value is written: this thread keeps
+        # a tracked copy, so its next check of this service makes no round trip.
+        state.write_value(
+            subject, asdict(credential), generation=generation, ttl=state.VALUE_TTL_CEILING
+        )
     return credential
-
-
-def _read(subject: state.Subject) -> tuple[int, dict[str, Any] | None]:
-    keys = list(subject.read_keys)  # its generation, then its one value
-    raw = near_cache().mget(keys)
-    if invalidation.owed_check_due() and invalidation.owed_paid():
-        raw = near_cache().mget(keys)  # what was read may predate an owed invalidation
-    generation = int(raw[0] or 0)
-    if raw[1] is None:
-        return generation, None
-    try:
-        payload = json.loads(raw[1])
-    except ValueError:
-        return generation, None
-    if not isinstance(payload, dict) or payload.get("g") != generation:
-        return generation, None
-    return generation, payload
-
-
-def _write(subject: state.Subject, body: dict[str, Any]) -> None:
-    key = subject.value_keys()[0]
-
-    def attempt() -> None:
-        encoded = json.dumps(body, separators=(",", ":"))
-        get_redis_connection("default").set(key, encoded, ex=state.VALUE_TTL_CEILING)
-        near_cache().evict([key])
-
-    state.guarded(attempt, fallback=lambda: None)

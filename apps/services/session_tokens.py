@@ -17,6 +17,7 @@ from apps.accounts import identity
 from apps.accounts import services as accounts_services
 from apps.accounts.middleware import AUTHENTICATED_AT, LAST_SEEN
 from apps.accounts.session_store import KEY_LENGTH, SessionStore, user_id_of
+from apps.accounts.signals import session_digest
 from apps.billing.access.resolver import access_for_user
 
 from . import token_kinds
@@ -67,6 +68,7 @@ def introspect(token: str) -> token_kinds.Introspection | None:
         expires_at=ends,
         issued_at=int(data[AUTHENTICATED_AT]) if AUTHENTICATED_AT in data else None,
         access=access_for_user(user, snapshot=snapshot),
+        session_id=session_digest(token),
     )
 
 

@@ -28,10 +28,13 @@ class Introspection:
     expires_at: int  # Unix time; the token may end sooner (sign-out, revocation)
     issued_at: int | None
     access: Access
+    # The session's digest (apps.accounts.signals.session_digest): what a session.ended
+    # event calls `data.session.id`, never the key (which would sign in).
+    session_id: str | None = None
 
     def as_json(self) -> dict[str, Any]:
-        """RFC 7662 §2.2 members, plus `name` and `access` (the Access codec, the shape
-        `/api/session` returns)."""
+        """RFC 7662 §2.2 members, plus `sid` (the session, as OpenID Connect names it),
+        `name` and `access` (the Access codec, the shape `/api/session` returns)."""
         body: dict[str, Any] = {
             "active": True,
             "token_type": self.token_type,
@@ -43,6 +46,8 @@ class Introspection:
         }
         if self.issued_at is not None:
             body["iat"] = self.issued_at
+        if self.session_id is not None:
+            body["sid"] = self.session_id
         body["access"] = self.access.as_json()
         return body
 

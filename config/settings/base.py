@@ -328,6 +328,9 @@ EVENTS_WORKER_CONCURRENCY = env.int("EVENTS_WORKER_CONCURRENCY", default=8)
 # The worker (`manage.py procrastinate worker`, started by `make run`) hears of new jobs
 # at once (LISTEN/NOTIFY); it polls this often (seconds) for retries that came due.
 EVENTS_POLL_INTERVAL = env.float("EVENTS_POLL_INTERVAL", default=1.0)
+# Days a delivered or dead delivery (with its attempts, its event and its queue job) is
+# kept in the delivery log before events.prune deletes it; owed ones are never deleted.
+EVENTS_RETENTION_DAYS = env.int("EVENTS_RETENTION_DAYS", default=30)
 PROCRASTINATE_WORKER_DEFAULTS = {
     "queues": ["events", "bookkeeping"],
     "concurrency": EVENTS_WORKER_CONCURRENCY,

@@ -251,3 +251,36 @@ def test_a_request_racing_a_deactivation_cannot_revive_the_session_later(
     member.save()  # reactivated later: the ended session must stay ended
 
     assert not signed_in_as(phone)
+
+
+def test_a_signing_key_revoked_while_redis_is_down_is_refused_then_and_after(
+    own_redis, member, password, django_capture_on_commit_callbacks, quick_retry
+):
+    """Every process trusts its copy of the signing keys only under a generation read
+    from Redis: with Redis down it reloads from Postgres, and once Redis answers the
+    owed move of that generation is paid before an old copy is trusted again."""
+    from apps.accounts.tokens import keys
+    from apps.accounts.tokens.codec import TokenInvalidError
+    from apps.accounts.tokens.verify import access_token_verify
+    from tests.accounts import headless
+    from tests.accounts import tokens_forge as forge
+
+    keys.forget()
+    token = headless.sign_in(Client(), email=member.email, password=password)["access_token"]
+    access_token_verify(token)
+    stale = keys.keyset()  # another process's copy, loaded under today's generation
+
+    own_redis.stop()
+    with django_capture_on_commit_callbacks(execute=True):
+        keys.key_revoke(forge.header_of(token)["kid"])
+    assert OwedInvalidation.objects.filter(subject="signing_keys:all").exists()
+    keys._current = stale
+    with pytest.raises(TokenInvalidError):
+        access_token_verify(token)
+
+    own_redis.start()  # the generation in Redis has not moved yet: the move is owed
+    keys._current = stale
+    with pytest.raises(TokenInvalidError):
+        access_token_verify(token)
+    assert not OwedInvalidation.objects.filter(subject="signing_keys:all").exists()
+    keys.forget()

@@ -30,6 +30,19 @@ def test_an_access_token_introspects_as_api_v1_me_answers(tokens, user, subscrib
     assert body["access"] == me["access"]
 
 
+def test_every_access_token_of_a_sign_in_names_its_session(tokens, introspect):
+    """`sid` is the digest of the session the tokens were issued on (what a session.ended
+    event names), the same for the tokens a refresh mints: never the token's encrypted
+    `sid` claim (a new ciphertext in every token), never the session key."""
+    first = introspect(tokens["access_token"]).json()
+    refreshed = headless.refresh(Client(), tokens["refresh_token"]).json()["data"]
+    second = introspect(refreshed["access_token"]).json()
+
+    assert len(first["sid"]) == 32
+    assert first["sid"] == second["sid"]
+    assert first["sid"] != forge.claims_of(tokens["access_token"])["sid"]
+
+
 def test_introspection_sees_a_webhook_on_the_next_call(
     tokens, subscribe, fake_stripe, send_event, introspect
 ):

@@ -129,3 +129,23 @@ def test_a_rotation_is_seen_on_the_next_check_despite_the_cache(
 
     assert authenticates(client_id, rotated.secret)
     assert not authenticates(client_id, issued.secret)
+
+
+def test_the_thread_that_cached_a_credential_reads_it_without_a_round_trip(
+    issued, redis_round_trips
+):
+    """The miss's write goes through the near cache (SET and read-back in one round
+    trip), as every other cached value does, so the writing thread keeps a tracked copy."""
+    client_id = issued.service.client_id
+
+    with CaptureQueriesContext(connection) as queries:
+        assert authenticates(client_id, issued.secret)  # a miss: Postgres, then cached
+    assert len(queries.captured_queries) == 1
+    assert redis_round_trips == ["MGET", "SET"]
+    redis_round_trips.clear()
+
+    with CaptureQueriesContext(connection) as queries:
+        assert authenticates(client_id, issued.secret)
+
+    assert queries.captured_queries == []
+    assert redis_round_trips == []

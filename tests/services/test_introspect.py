@@ -7,6 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from apps.accounts.middleware import LAST_SEEN
+from apps.accounts.signals import session_digest
 
 from .conftest import basic, session_id
 
@@ -32,6 +33,17 @@ def test_a_live_session_is_active_with_the_access_api_session_gives(
     assert body["access"]["status"] == "active"
     assert body["exp"] > time.time()
     assert body["iat"] <= time.time()
+
+
+def test_the_answer_names_the_session_as_session_ended_events_do(browser, introspect):
+    """`sid` is the session's digest (`data.session.id` of a session.ended event), so a
+    service can match what it cached to the event that ends it; never the key itself."""
+    token = session_id(browser)
+
+    body = introspect(token).json()
+
+    assert body["sid"] == session_digest(token)
+    assert token not in body.values()
 
 
 def test_the_hint_only_orders_the_search(browser, introspect):

@@ -6,6 +6,7 @@ import re
 
 import pytest
 from django.conf import settings
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from .browser_steps import expect_signed_out, sign_in, sign_in_member, verified_user
@@ -49,3 +50,47 @@ def test_admin_end_all_sessions_signs_the_members_devices_out_on_their_next_load
     screenshot(phone, "flow-admin-ended-sessions-phone")
     admin.reload()  # the admin's own session is untouched
     expect(admin.get_by_role("button", name="End all sessions")).to_be_visible()
+
+
+def test_a_new_services_secret_is_shown_once_in_the_admin_and_never_again(new_visitor, screenshot):
+    from apps.services import credentials
+    from apps.services.models import Service
+
+    verified_user(ADMIN, is_staff=True, is_superuser=True)
+    admin = new_visitor(user_agent="AdminBrowser/1.0")
+    sign_in(admin, ADMIN, path=f"/{settings.ADMIN_URL}")
+    admin.goto(f"/{settings.ADMIN_URL}services/service/add/")
+    admin.get_by_label("Name").fill("Forum")
+    admin.get_by_label("May revoke").check()
+    admin.get_by_role("button", name="Save", exact=True).click()
+
+    expect(admin.get_by_role("heading", name="Service created")).to_be_visible()
+    row = admin.get_by_role("row", name=re.compile("Forum"))
+    secret = row.locator("code").filter(has_text=re.compile(r"^tgs_")).inner_text()
+    client_id = row.locator("code").filter(has_text=re.compile(r"^svc_")).inner_text()
+    screenshot(admin, "flow-admin-service-secret-once")
+    assert credentials.authenticate(client_id, secret) is not None  # the real secret
+    service = Service.objects.get(client_id=client_id)
+
+    admin.reload()  # Chromium loads the add form again: no second service, no secret
+    expect(admin.get_by_role("heading", name="Service created")).to_have_count(0)
+    expect(admin.locator("html")).not_to_contain_text(secret)
+    assert Service.objects.count() == 1
+
+    # Every page that shows the service afterwards shows no secret at all.
+    for path in (
+        f"/{settings.ADMIN_URL}services/service/",
+        f"/{settings.ADMIN_URL}services/service/{service.pk}/change/",
+    ):
+        admin.goto(path)
+        expect(admin.get_by_text(client_id).first).to_be_visible()
+        assert secret not in admin.content()
+        assert "tgs_" not in admin.content()
+    admin.go_back()  # from the change page to the list
+    # Back to the page that showed it: the browser kept no copy (no-store), so it asks
+    # to send the form again instead of showing the secret.
+    with pytest.raises(PlaywrightError, match="ERR_CACHE_MISS"):
+        admin.go_back()
+    admin.wait_for_load_state()  # Chromium's own error page
+    expect(admin.locator("html")).not_to_contain_text(secret)
+    assert Service.objects.count() == 1

@@ -2,7 +2,11 @@
 
 Keys live in Postgres (models.SigningKey); each process keeps a copy of the set for
 `conf.KEYS_RELOAD_INTERVAL` and reloads early (at most every few seconds) when it meets
-a `kid` it does not know, so a key another process just created is found at once.
+a `kid` it does not know, so a key another process just created is found at once. The
+copy is trusted only under the generation of the access-state subject `signing_keys`
+it was loaded under (read through the near cache before every use: no round trip on a
+warm thread), so a key retired with `--revoke` is refused by every process on its next
+request; while Redis is unreadable every use reloads from Postgres (slower, never wrong).
 
 A key's life, from `manage.py tokens_rotate_key`:
 1. created, published in the JWKS `conf.publish_ahead()` before it signs, so relying
@@ -10,6 +14,10 @@ A key's life, from `manage.py tokens_rotate_key`:
 2. signs until its successor's `signs_from`;
 3. stays published `conf.publish_after()` longer: the last access token it signed expires;
 4. still verifies our own refresh tokens until the last of those expires, then is deleted.
+
+`manage.py tokens_rotate_key --revoke <kid>` ends a compromised key's life at once
+(`key_revoke`): deleted, so unpublished and verifying nothing, and replaced by a key
+that signs now if it was the one signing.
 
 The private half is encrypted with a key derived from SECRET_KEY (SECRET_KEY_FALLBACKS
 still decrypt, so rotating SECRET_KEY does not strand the keys).
@@ -30,9 +38,12 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from jwt.algorithms import RSAAlgorithm
+
+from apps.core import state
 
 from . import conf
 from .models import SigningKey
@@ -101,6 +112,31 @@ def key_rotate(*, immediately: bool = False) -> tuple[SigningKey, int]:
     return key, deleted
 
 
+class KeyNotFoundError(LookupError):
+    pass
+
+
+@transaction.atomic
+def key_revoke(kid: str) -> SigningKey | None:
+    """Retire a compromised key now: it leaves the JWKS, and every token it signed (access
+    and refresh) is refused by every process on its next request. If it was the key
+    signing now, a new key signs from now on (returned; relying parties that cached the
+    JWKS meet its kid before they refetch). Raises KeyNotFoundError for an unknown kid."""
+    key = SigningKey.objects.select_for_update().filter(kid=kid).first()
+    if key is None:
+        raise KeyNotFoundError(kid)
+    now = timezone.now()
+    signing = SigningKey.objects.filter(signs_from__lte=now).order_by("signs_from", "id").last()
+    was_signing = signing is not None and signing.pk == key.pk
+    key.delete()
+    fresh = key_create(signs_from=now) if was_signing else None
+    # Every process's copy was loaded under the current generation: after commit it moves
+    # (owed in this transaction if Redis fails then), and each copy is reloaded on use.
+    state.invalidate_after_commit([state.subjects.signing_keys()], raise_errors=False)
+    transaction.on_commit(forget)
+    return fresh
+
+
 @dataclass
 class LoadedKey:
     kid: str
@@ -130,6 +166,7 @@ class LoadedKey:
 @dataclass
 class KeySet:
     keys: list[LoadedKey]
+    generation: int | None = None  # of `signing_keys`, read before loading (None: unread)
     loaded_at: float = field(default_factory=time.monotonic)
 
     def signer(self, now: float) -> LoadedKey | None:
@@ -148,10 +185,11 @@ class KeySet:
         return next((key for key in self.keys if key.kid == kid), None)
 
 
-def _load() -> KeySet:
+def _load(generation: int | None) -> KeySet:
     rows = list(SigningKey.objects.filter(algorithm=conf.ALGORITHM).order_by("signs_from", "id"))
     starts = [row.signs_from.timestamp() for row in rows]
     return KeySet(
+        generation=generation,
         keys=[
             LoadedKey(
                 kid=row.kid,
@@ -161,7 +199,7 @@ def _load() -> KeySet:
                 private_encrypted=bytes(row.private_encrypted),
             )
             for index, (row, start) in enumerate(zip(rows, starts, strict=True))
-        ]
+        ],
     )
 
 
@@ -170,13 +208,27 @@ _current: KeySet | None = None
 _last_unknown_reload = 0.0
 
 
+def _generation() -> int | None:
+    """The `signing_keys` generation now (near-cached), or None if Redis is unreadable."""
+    subject = state.subjects.signing_keys()
+    return state.guarded(lambda: state.read_generation(subject), fallback=lambda: None)
+
+
 def keyset() -> KeySet:
-    """This process's copy of the key set (reloaded every `conf.KEYS_RELOAD_INTERVAL`)."""
+    """This process's copy of the key set, if it was loaded under the current generation
+    less than `conf.KEYS_RELOAD_INTERVAL` ago; else reloaded (under the generation read
+    first, so a revocation committed meanwhile still moves it past this copy)."""
     global _current
+    generation = _generation()
     current = _current
-    if current is None or time.monotonic() - current.loaded_at > conf.KEYS_RELOAD_INTERVAL:
+    if (
+        current is None
+        or generation is None
+        or current.generation != generation
+        or time.monotonic() - current.loaded_at > conf.KEYS_RELOAD_INTERVAL
+    ):
         with _lock:
-            current = _current = _load()
+            current = _current = _load(generation)
     return current
 
 
@@ -192,7 +244,7 @@ def keyset_knowing(kid: str) -> KeySet:
         return current
     with _lock:
         _last_unknown_reload = now
-        current = _current = _load()
+        current = _current = _load(current.generation)
     return current
 
 

@@ -14,8 +14,11 @@ adds a session lookup, but no generations and no `kid`). Here:
   makes every token of the family inactive on its next use (OAuth 2.0 Security BCP,
   RFC 9700 §4.14: a replay means one of two holders is not the client).
 
-Two refreshes racing with the same token may both succeed once; only one `jti` is kept,
-so the other holder's next refresh is a replay and ends the family then.
+Two refreshes racing with the same token cannot both win: the `jti` is compared and
+replaced under a lock on the session's row, so the second finds the token already
+rotated. It is then a reuse like any later replay, and ends the family: the server
+cannot tell a client's retry from a thief racing the client (RFC 9700 §4.14.2 has it
+revoke the active token either way). Clients refresh one at a time (single flight).
 """
 
 import logging
@@ -26,6 +29,7 @@ from typing import Any
 from allauth.headless import app_settings
 from allauth.headless.tokens.strategies.jwt import JWTTokenStrategy
 from django.contrib.sessions.backends.base import SessionBase
+from django.db import transaction
 from django.http import HttpRequest
 
 from apps.core import state
@@ -79,16 +83,37 @@ class TokenStrategy(JWTTokenStrategy):
         except TokenInvalidError:
             return None
         session = verified.session
-        if session.get(REFRESH_JTI) != claims.jti:
+        with transaction.atomic():
+            # Compare and replace the family's one valid jti under the row's lock: the
+            # copy `session` was loaded from may predate a racing refresh's rotation.
+            found, valid_jti = _locked_refresh_jti(session)
+            if found and valid_jti == claims.jti:
+                access_token = _access_issue(user_id=claims.user_id, session_key=claims.session_key)
+                next_refresh_token = refresh_token
+                if app_settings.JWT_ROTATE_REFRESH_TOKEN:
+                    next_refresh_token = _refresh_issue(session, user_id=claims.user_id)
+                session[LAST_SEEN] = int(time.time())  # for the sessions list
+                session.save()
+                return access_token, next_refresh_token
+        if found:  # a rotated token, before or while its successor was issued: a reuse
             _family_end(user_id=claims.user_id, session_key=claims.session_key)
-            return None
-        access_token = _access_issue(user_id=claims.user_id, session_key=claims.session_key)
-        next_refresh_token = refresh_token
-        if app_settings.JWT_ROTATE_REFRESH_TOKEN:
-            next_refresh_token = _refresh_issue(session, user_id=claims.user_id)
-        session[LAST_SEEN] = int(time.time())  # for the sessions list
-        session.save()
-        return access_token, next_refresh_token
+        return None
+
+
+def _locked_refresh_jti(session: SessionBase) -> tuple[bool, str | None]:
+    """(whether the session's row exists, the jti it keeps), the row locked FOR UPDATE
+    until the caller's transaction ends; read from Postgres, the durable copy."""
+    row = (
+        session.get_model_class()  # type: ignore[attr-defined]  # DBStore's, not in the stubs
+        .objects.select_for_update()
+        .filter(session_key=session.session_key)
+        .only("session_data")
+        .first()
+    )
+    if row is None:
+        return False, None  # ended meanwhile (a sign-out): inactive, nothing to end
+    jti = session.decode(row.session_data).get(REFRESH_JTI)
+    return True, jti if isinstance(jti, str) else None
 
 
 def _access_issue(*, user_id: int, session_key: str) -> str:

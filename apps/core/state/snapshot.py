@@ -117,6 +117,34 @@ def _read(subject: Subject, session_subject: Subject | None) -> Snapshot:
     return snapshot
 
 
+def read_value(subject: Subject) -> tuple[int, Payload | None]:
+    """A subject with one value of its own (a service's credential): its generation and
+    the value if it was written under it. One MGET, or none on a near-cache hit. Raises
+    for Redis (wrap it in `guarded`)."""
+    keys = list(subject.read_keys)  # its generation, then its one value
+    raw = near_cache().mget(keys)
+    if invalidation.owed_check_due() and invalidation.owed_paid():
+        raw = near_cache().mget(keys)  # what was read may predate an owed invalidation
+    generation = int(raw[0] or 0)
+    return generation, _accept(raw[1], generation)
+
+
+def read_generation(subject: Subject) -> int:
+    """A subject's generation alone (the signing keys': what a process's own copy of
+    them was loaded under). One MGET, or none on a near-cache hit. Raises for Redis."""
+    keys = list(subject.read_keys[:1])  # cached on the subject: no key string built
+    raw = near_cache().mget(keys)
+    if invalidation.owed_check_due() and invalidation.owed_paid():
+        raw = near_cache().mget(keys)  # what was read may predate an owed invalidation
+    return int(raw[0] or 0)
+
+
+def write_value(subject: Subject, payload: Payload, *, generation: int, ttl: int) -> None:
+    """Cache a one-value subject's value, computed after `read_value` returned
+    `generation`, under that generation; never raises for Redis."""
+    _write(subject.value_keys()[0], {**payload, "g": generation}, ttl=ttl)
+
+
 def _accept(raw: bytes | None, generation: int) -> Payload | None:
     """The payload if it was written under `generation`, else None."""
     if raw is None:

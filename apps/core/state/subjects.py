@@ -5,7 +5,7 @@ values are the slots apps register (apps/core/state/slots.py); a session's value
 copy of the session data. Every key of a user, and of each of their sessions, carries
 the hash tag `{u:<id>}`, so the one MGET a request makes stays in one Redis Cluster
 slot. A team or an API token is one more function here (docs/architecture.md, "How a
-team and a token plug in").
+team and a token plug in"); a service's credentials and the token signing keys are.
 
 `Subject.name` ("user:42", "session:42:<digest>") is what an OwedInvalidation row keeps.
 Session keys appear in Redis key names only as a digest: whoever can list Redis keys
@@ -76,6 +76,7 @@ def reset(*, setting: str = "CACHES", **_: Any) -> None:
         _prefix.cache_clear()
         user.cache_clear()
         session.cache_clear()
+        signing_keys.cache_clear()
 
 
 @lru_cache(maxsize=16_384)  # a hit builds no key strings; Subject is immutable
@@ -101,6 +102,14 @@ def service(client_id: str) -> Subject:
     return Subject(kind="service", id=client_id, tag=f"{{svc:{client_id}}}")
 
 
+@cache  # read before every token verification: build its key strings once
+def signing_keys() -> Subject:
+    """The token signing keys (apps/accounts/tokens/keys.py): one generation, no value.
+    Each process keeps its own copy of the key set and trusts it only under the
+    generation it read before loading it; retiring a key moves it."""
+    return Subject(kind="signing_keys", id="all", tag="{tokens}")
+
+
 def parse(name: str) -> Subject:
     """The subject an OwedInvalidation row names."""
     kind, _, ident = name.partition(":")
@@ -111,6 +120,8 @@ def parse(name: str) -> Subject:
         return _session(int(owner), digest)
     if kind == "service":
         return service(ident)
+    if kind == "signing_keys":
+        return signing_keys()
     raise ValueError(f"unknown subject {name!r}")
 
 

@@ -1,8 +1,9 @@
-"""`manage.py tokens_rotate_key [--immediately]`: the next key that signs tokens."""
+"""`manage.py tokens_rotate_key [--immediately | --revoke KID]`: the next key that signs
+tokens, or a compromised one retired at once."""
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.accounts.tokens import conf, keys
 
@@ -16,15 +17,39 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
+        which = parser.add_mutually_exclusive_group()
+        which.add_argument(
             "--immediately",
             action="store_true",
             help="Sign with the new key now (relying parties with a cached JWKS refetch it).",
         )
+        which.add_argument(
+            "--revoke",
+            metavar="KID",
+            help=(
+                "Retire a compromised key now: unpublished, and every token it signed is "
+                "refused from the next request on (a new key signs if it was signing)."
+            ),
+        )
 
-    def handle(self, *args: Any, immediately: bool, **options: Any) -> None:
+    def handle(self, *args: Any, immediately: bool, revoke: str | None, **options: Any) -> None:
+        if revoke is not None:
+            self._revoke(revoke)
+            return
         key, deleted = keys.key_rotate(immediately=immediately)
         when = "now" if immediately else f"in {conf.publish_ahead()} s"
         self.stdout.write(f"New signing key {key.kid} ({key.algorithm}) signs {when}.")
         if deleted:
             self.stdout.write(f"Deleted {deleted} key(s) that no unexpired token uses.")
+
+    def _revoke(self, kid: str) -> None:
+        try:
+            fresh = keys.key_revoke(kid)
+        except keys.KeyNotFoundError:
+            raise CommandError(f"There is no signing key {kid!r}.") from None
+        self.stdout.write(
+            f"Revoked signing key {kid}: it is no longer published, and every token it "
+            "signed is refused from the next request on."
+        )
+        if fresh is not None:
+            self.stdout.write(f"New signing key {fresh.kid} ({fresh.algorithm}) signs now.")
