@@ -1,5 +1,6 @@
 """Fixtures for the provider tests: providers configured from environment variables
-exactly as production reads them, the browser, and a real OpenID Provider on loopback."""
+exactly as production reads them, the browser, and a real OpenID Provider on loopback;
+and `fresh_keys` for the token tests."""
 
 import os
 from collections.abc import Callable, Iterator
@@ -9,6 +10,7 @@ import environ
 import pytest
 
 from apps.accounts import providers
+from apps.accounts.tokens import keys
 from tests.accounts.oidc_peer import Peer, PeerUnavailableError, running_peer
 
 # The browser fixtures live with the other browser tests.
@@ -18,6 +20,16 @@ from tests.web.conftest import (  # noqa: F401
     new_visitor,
     screenshot,
 )
+
+
+@pytest.fixture
+def fresh_keys() -> Iterator[None]:
+    """This process's cached signing keys forgotten around the test: an earlier test's
+    keys went with its transaction."""
+    keys.forget()
+    yield
+    keys.forget()
+
 
 PEER_ID = "peer"
 PEER_ACCOUNTS: dict[str, dict[str, Any]] = {

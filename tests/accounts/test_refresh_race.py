@@ -15,17 +15,10 @@ from allauth.account.models import EmailAddress
 from django.db import connection
 from django.test import Client
 
-from apps.accounts.tokens import keys, strategy
+from apps.accounts.tokens import strategy
 from tests.accounts import headless
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_keys():  # type: ignore[no-untyped-def]
-    keys.forget()
-    yield
-    keys.forget()
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_keys")]
 
 
 @pytest.fixture

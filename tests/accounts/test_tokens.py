@@ -20,14 +20,7 @@ from apps.core.near_cache import near_cache
 from tests.accounts import headless
 from tests.accounts import tokens_forge as forge
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_keys():  # type: ignore[no-untyped-def]
-    keys.forget()  # keys of an earlier test went with its transaction
-    yield
-    keys.forget()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_keys")]
 
 
 @pytest.fixture
