@@ -1,3 +1,4 @@
 """Fixtures of this package's topologies (each module requests the ones it uses)."""
 
 from tests.topology.cluster_fixtures import cluster_nodes, mgets, on_cluster  # noqa: F401 - fixtures used here
+from tests.topology.sentinel_fixtures import on_sentinel, sentinel_topology  # noqa: F401 - fixtures used here
