@@ -7,6 +7,7 @@ the two other sentinels; `stop()` ends them and removes the directories. `failov
 kills the primary (SIGKILL), waits until the sentinels have promoted the replica, and
 starts the old primary again as a replica of the new one. `cut_replica()` makes the
 primary acknowledge writes the replica never gets (the write a failover loses).
+Servers are started with `--repl-diskless-sync-delay 0`, so a replica syncs at once.
 """
 
 import os
@@ -129,9 +130,14 @@ class RedisSentinelTopology:
         wait_for(client(port).ping, timeout=10, what=f"sentinel on {port} to answer")
 
     def _wait_in_sync(self, port: int) -> None:
+        """Until the primary's writes reach replica `port`: after a full sync the primary
+        streams to it only from its first REPLCONF ACK (up to a second later), so a WAIT
+        that succeeds is the test, not the replica's "link up"."""
+
         def in_sync() -> bool:
-            info = client(port).info("replication")
-            return bool(info.get("master_link_status") == "up")
+            primary = client(self.primary)
+            primary.set("tollgate-harness:sync", port, ex=60)
+            return bool(int(primary.execute_command("WAIT", 1, 200)) >= 1)
 
         wait_for(in_sync, timeout=20, what=f"replica {port} in sync")
 
@@ -163,7 +169,7 @@ class RedisSentinelTopology:
 
     def flush(self) -> None:
         self.node(self.primary).flushall()
-        self.node(self.primary).execute_command("WAIT", 1, 2000)
+        self._wait_in_sync(self.replica)
 
     def kill(self, port: int) -> None:
         process = self._processes.pop(port)
@@ -178,9 +184,10 @@ class RedisSentinelTopology:
 
     def cut_replica(self) -> None:
         """From now on the primary acknowledges writes its replica never receives: the
-        replica is stopped and the primary drops its link (what it would have sent
-        stays unsent). Follow with `failover(replica_was_cut=True)`."""
-        self.pause(self.replica)
+        primary drops the replica's link, and the replica cannot link again (it now
+        sends a password the primary refuses). It keeps answering the sentinels, so it
+        can still be promoted. Follow with `failover(replica_was_cut=True)`."""
+        self.node(self.replica).config_set("masterauth", "not-the-password")
         self.node(self.primary).client_kill_filter(_type="replica")
 
     def failover(self, *, replica_was_cut: bool = False) -> float:
@@ -189,17 +196,17 @@ class RedisSentinelTopology:
         started = time.monotonic()
         old, new = self.primary, self.replica
         self.kill(old)
-        if replica_was_cut:
-            self.resume(new)  # it finds its link gone and the primary dead
 
         def promoted() -> bool:
             for port in self.sentinels:
-                host, port_ = client(port).sentinel_get_master_addr_by_name(SERVICE)
+                _, port_ = client(port).sentinel_get_master_addr_by_name(SERVICE)
                 if int(port_) != new:
                     return False
             return bool(client(new).info("replication")["role"] == "master")
 
         wait_for(promoted, timeout=30, what=f"the sentinels to promote {new}")
+        if replica_was_cut:
+            client(new).config_set("masterauth", "")  # as a replica again, it may link
         self.primary, self.replica = new, old
         self._run_server(old, replica_of=new)
         self._wait_in_sync(old)

@@ -29,6 +29,10 @@ def on_sentinel(sentinel_topology, settings) -> Iterator[RedisSentinelTopology]:
     """Every cache alias on the Sentinel service's primary, as REDIS_SENTINELS sets it."""
     sentinel.forget()  # no pool or primary address from another topology or test
     settings.REDIS_SENTINELS = sentinel_topology.addresses
+    # The servers run niced on a shared machine: give a replica's acknowledgement more
+    # than the default 100 ms (still below the 500 ms socket timeout) so that only the
+    # tests that mean WAIT to fail see it fail.
+    settings.REDIS_WAIT_TIMEOUT = 400
     settings.CACHES = on(sentinel_topology)  # setting_changed: the near cache resets
     sentinel_topology.flush()
     last_seen.forget()
