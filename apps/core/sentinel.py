@@ -51,7 +51,7 @@ def parse(entries: list[str]) -> tuple[list[Address], list[str]]:
     return addresses, malformed
 
 
-class SentinelClient(DjangoRedisSentinelClient):  # type: ignore[misc]
+class SentinelClient(DjangoRedisSentinelClient):
     def get_next_client_index(self, write: bool = True, tried: Any = None) -> int:
         return 0  # the primary, for reads too (see the module's docstring)
 
