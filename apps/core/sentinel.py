@@ -35,7 +35,8 @@ CLIENT_CLASS = f"{__name__}.SentinelClient"
 Address = tuple[str, int]
 
 _primary: Address | None = None  # where this process last found the primary
-_moved = threading.Event()  # set when that changed; cleared once owed rows are paid
+_moves = 0  # how often that changed
+_settled = 0  # the value of _moves when owed rows were last paid
 _lock = threading.Lock()
 
 
@@ -123,12 +124,12 @@ class PrimaryPool(SentinelConnectionPool):
 
 
 def _saw(address: Address) -> None:
-    global _primary
+    global _primary, _moves
     with _lock:
         if address == _primary:
             return
         previous, _primary = _primary, address
-    _moved.set()
+        _moves += 1
     if previous is not None:
         logger.warning(
             "Redis Sentinel: the primary moved from %s:%d to %s:%d; paying owed "
@@ -138,14 +139,18 @@ def _saw(address: Address) -> None:
         )
 
 
-def primary_moved() -> bool:
-    """True from when this process found the primary somewhere new until owed
-    invalidations were paid (`settled`)."""
-    return _moved.is_set()
+def primary_moved() -> int | None:
+    """From when this process found the primary somewhere new until owed invalidations
+    were paid: a token for `settled`. None otherwise."""
+    moves = _moves
+    return moves if moves != _settled else None
 
 
-def settled() -> None:
-    _moved.clear()
+def settled(token: int) -> None:
+    """Owed rows were paid after the move `token` names (a later move still counts)."""
+    global _settled
+    with _lock:
+        _settled = max(_settled, token)
 
 
 def on_primary(connection: Any) -> bool:
@@ -187,7 +192,7 @@ def transaction_then_wait(
 def forget() -> None:
     """Drop django-redis's Sentinel pools and what this process knows of the primary
     (tests that start and stop Sentinel topologies)."""
-    global _primary
+    global _primary, _moves, _settled
     from django_redis.pool import ConnectionFactory
 
     for url, pool in list(ConnectionFactory._pools.items()):
@@ -195,5 +200,4 @@ def forget() -> None:
             ConnectionFactory._pools.pop(url, None)
             pool.disconnect()
     with _lock:
-        _primary = None
-    _moved.clear()
+        _primary, _moves, _settled = None, 0, 0

@@ -135,3 +135,19 @@ def test_redis_sentinels_in_production_configures_both_aliases_or_fails_the_chec
     if not passes:
         assert "core.E005" in result.stderr
         assert "REDIS_SENTINELS" in result.stderr
+
+
+def test_a_primary_that_moves_again_while_owed_rows_are_paid_is_paid_for_again():
+    sentinel.forget()
+    try:
+        sentinel._saw(("10.0.0.5", 6379))  # a process's first primary counts as new
+        first = sentinel.primary_moved()
+        assert first is not None
+        sentinel._saw(("10.0.0.6", 6379))  # a failover noticed during that payment
+        sentinel.settled(first)
+        again = sentinel.primary_moved()
+        assert again is not None
+        sentinel.settled(again)
+        assert sentinel.primary_moved() is None
+    finally:
+        sentinel.forget()

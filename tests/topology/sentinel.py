@@ -25,7 +25,7 @@ import redis
 
 REDIS_SERVER = "/usr/bin/redis-server"
 SERVICE = "tollgate"
-DOWN_AFTER_MS = 1000  # a primary silent this long is down for a sentinel
+DOWN_AFTER_MS = 2000  # a primary silent this long is down for a sentinel
 FAILOVER_TIMEOUT_MS = 2000
 
 

@@ -166,7 +166,7 @@ def owed_check_due() -> bool:
     Otherwise every REDIS_REPLAY_INTERVAL, for what another process or host owes (it
     cannot tell us through Redis)."""
     global _next_owed_check
-    if sentinel.primary_moved():  # it may lack what the old one acknowledged
+    if sentinel.primary_moved() is not None:  # it may lack what the old one acknowledged
         return True
     now = time.monotonic()
     interval = float(settings.REDIS_REPLAY_INTERVAL)
@@ -182,9 +182,11 @@ def owed_check_due() -> bool:
 
 def owed_paid() -> bool:
     """Pay what is owed; True if anything was (what was just read may predate it)."""
+    moved = sentinel.primary_moved()
     try:
         paid = owed_pay()
-        sentinel.settled()  # everything owed is now on the primary we read from
+        if moved is not None:
+            sentinel.settled(moved)  # what was owed is now on the primary found then
         return paid > 0
     except DatabaseError:
         # Postgres is down: no revocation can commit now, and what was owed before
