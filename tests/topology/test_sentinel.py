@@ -21,6 +21,8 @@ from apps.core.state import guard
 from tests.billing import stripe_builders as build
 from tests.reliability.conftest import outage  # noqa: F401 (a fresh circuit breaker each test)
 from tests.state_helpers import access_key, generation, generation_key, session_copy_key
+from tests.topology import sentinel as topology
+from tests.topology.sentinel import RedisSentinelTopology
 from tests.topology.sentinel_fixtures import primary_port
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("on_sentinel")]
@@ -75,6 +77,13 @@ def test_a_gated_page_works_and_a_payment_failed_webhook_denies_the_next_request
     # WAIT confirmed it: the replica has the move too, and nothing is owed.
     assert int(on_sentinel.node(on_sentinel.replica).get(generation_key(member.pk))) > before
     assert not OwedInvalidation.objects.exists()
+
+
+def test_a_host_without_redis_server_is_told_which_package_to_install(monkeypatch):
+    monkeypatch.setattr(topology, "REDIS_SERVER", "/nonexistent/redis-server")
+
+    with pytest.raises(RuntimeError, match="apt-get install redis-server"):
+        RedisSentinelTopology().start()
 
 
 def test_the_near_cache_connects_to_the_primary_the_sentinels_name(on_sentinel, user):
