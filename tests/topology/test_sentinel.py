@@ -10,6 +10,7 @@ import time
 import pytest
 from django import db
 from django.conf import settings
+from django.core.cache import caches
 from django.test import Client
 from django.urls import reverse
 from django_redis import get_redis_connection
@@ -57,6 +58,8 @@ def test_both_aliases_and_the_near_cache_connect_through_the_sentinels(on_sentin
         redis = get_redis_connection(alias)
         assert isinstance(redis.connection_pool, SentinelConnectionPool)
         assert redis.ping()
+        # Reads too go to the primary (django-redis would read from a lagging replica).
+        assert caches[alias].client.get_client(write=False).connection_pool.is_master
     assert primary_port() == on_sentinel.primary
     assert isinstance(near_cache(), NearCache)
 
