@@ -43,7 +43,9 @@ slower than that, makes a real MGET per request. Any error drops every copy and 
 connection; callers then fall back as they do for Redis errors.
 
 Each thread has its own connection and copies (gunicorn's gthread workers included),
-so nothing here is shared between threads. Requires Redis 6+ (RESP3 and CLIENT
+so nothing here is shared between threads. With Sentinel (apps/core/sentinel.py) the
+connection comes from a SentinelConnectionPool: a reconnect asks where the primary is
+now, starts with no copies, and turns tracking on there. Requires Redis 6+ (RESP3 and CLIENT
 TRACKING); with `REDIS_NEAR_CACHE=off` every read is a plain MGET.
 """
 
@@ -60,7 +62,7 @@ from redis.connection import ConnectionPool
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
 
-from . import redis_cluster
+from . import redis_cluster, sentinel
 
 logger = logging.getLogger("tollgate.redis")
 
@@ -125,8 +127,8 @@ class _Thread:
 
 
 class NearCache:
-    def __init__(self, url: str, *, max_keys: int, liveness: float, **connection: Any) -> None:
-        self._pool = ConnectionPool.from_url(url, protocol=3, **connection)
+    def __init__(self, pool: ConnectionPool, *, max_keys: int, liveness: float) -> None:
+        self._pool = pool  # protocol=3: pushes share the connection with replies
         self.max_keys = max_keys
         self.liveness = liveness
         self._local = threading.local()
@@ -172,6 +174,9 @@ class NearCache:
         """Applies pending invalidations (and PING answers); True if the copies may be
         served: Redis answered a request sent less than `liveness` ago."""
         conn = state.conn
+        if not sentinel.on_primary(conn):  # Sentinel moved the primary: start afresh
+            state.close()
+            return False
         try:
             while conn.can_read(timeout=0):
                 state.answered(conn.read_response(push_request=True))
@@ -294,14 +299,22 @@ def _build() -> NearCache | Passthrough:
             "(to the node of its user's slot). Set REDIS_NEAR_CACHE=off to silence this."
         )
         return Passthrough()
-    options = settings.CACHES["default"].get("OPTIONS", {})
+    cache = settings.CACHES["default"]
+    options = cache.get("OPTIONS", {})
+    connection = {
+        "protocol": 3,
+        "socket_timeout": options.get("SOCKET_TIMEOUT"),
+        "socket_connect_timeout": options.get("SOCKET_CONNECT_TIMEOUT"),
+        "socket_keepalive": True,
+    }
+    if sentinel.configured(settings.CACHES):  # connects to wherever the primary is now
+        pool = sentinel.primary_pool(cache, **connection)
+    else:
+        pool = ConnectionPool.from_url(cache["LOCATION"], **connection)
     return NearCache(
-        settings.CACHES["default"]["LOCATION"],
+        pool,
         max_keys=settings.REDIS_NEAR_CACHE_MAX_KEYS,
         liveness=settings.REDIS_NEAR_CACHE_LIVENESS,
-        socket_timeout=options.get("SOCKET_TIMEOUT"),
-        socket_connect_timeout=options.get("SOCKET_CONNECT_TIMEOUT"),
-        socket_keepalive=True,
     )
 
 

@@ -10,6 +10,7 @@ import environ
 from csp.constants import NONE, SELF
 
 from apps.accounts import providers
+from apps.core import sentinel
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -169,6 +170,23 @@ CACHES = {
         },
     },
 }
+# >>> Redis Sentinel (REDIS_SENTINELS=host:port,...): both aliases on the primary the
+# sentinels name REDIS_SENTINEL_SERVICE, database as in REDIS_URL (its host is unused).
+# An invalidation then waits for REDIS_WAIT_REPLICAS replicas (at most REDIS_WAIT_TIMEOUT
+# ms) or stays owed: apps/core/sentinel.py. Not with REDIS_CLUSTER (core.E006).
+REDIS_SENTINELS = env.list("REDIS_SENTINELS", default=[])
+REDIS_SENTINEL_SERVICE = env("REDIS_SENTINEL_SERVICE", default="tollgate")
+REDIS_WAIT_REPLICAS = env.int("REDIS_WAIT_REPLICAS", default=1)
+REDIS_WAIT_TIMEOUT = env.int("REDIS_WAIT_TIMEOUT", default=100)
+if REDIS_SENTINELS:
+    for _alias in CACHES.values():
+        _alias["LOCATION"], _alias["OPTIONS"] = sentinel.cache_alias(
+            REDIS_SENTINELS,
+            service=REDIS_SENTINEL_SERVICE,
+            redis_url=REDIS_URL,
+            options=_alias["OPTIONS"],
+        )
+# <<< Redis Sentinel
 # The near cache (apps/core/near_cache.py): each thread keeps its last MGET's answer and
 # Redis pushes an invalidation when a key changes (CLIENT TRACKING, Redis 6+), so a
 # repeat gated page makes no round trip. LIVENESS: copies are served only while Redis

@@ -25,7 +25,9 @@ from django.db.models import Q
 from django_redis import get_redis_connection
 from redis.cluster import RedisCluster
 from redis.exceptions import RedisError
+from redis.sentinel import SentinelConnectionPool
 
+from .. import sentinel
 from ..models import OwedInvalidation
 from ..near_cache import near_cache
 from .guard import guarded, is_down, reporting
@@ -50,19 +52,37 @@ def invalidate(subjects: Iterable[Subject]) -> None:
     """
     _local.epoch = epoch() + 1
     redis = get_redis_connection("default")
-    keys = []
+    unique = set(subjects)
+    keys = [key for subject in unique for key in (subject.generation_key, *subject.value_keys())]
     with reporting():
-        for group in _transactions(redis, set(subjects)):
-            pipe = redis.pipeline(transaction=True)
-            for subject in group:
-                values = subject.value_keys()
-                pipe.incr(subject.generation_key)
-                pipe.expire(subject.generation_key, GENERATION_TTL)
-                pipe.delete(*values)
-                keys += [subject.generation_key, *values]
-            pipe.execute()
+        if isinstance(getattr(redis, "connection_pool", None), SentinelConnectionPool):
+            # Replication is asynchronous: what no replica has, a failover may lose. So
+            # it counts as taken only once REDIS_WAIT_REPLICAS replicas have it too.
+            sentinel.transaction_then_wait(
+                redis,
+                [command for subject in unique for command in _moves(subject)],
+                replicas=settings.REDIS_WAIT_REPLICAS,
+                timeout_ms=settings.REDIS_WAIT_TIMEOUT,
+            )
+        else:
+            for group in _transactions(redis, unique):
+                pipe = redis.pipeline(transaction=True)
+                for subject in group:
+                    for command in _moves(subject):
+                        pipe.execute_command(*command)
+                pipe.execute()
         near_cache().evict(keys)
         near_cache().fence()  # every thread's copy is invalid once this returns
+
+
+def _moves(subject: Subject) -> list[tuple[Any, ...]]:
+    """Move the generation (kept a week after its last move) and delete the values."""
+    generation = subject.generation_key
+    return [
+        ("INCR", generation),
+        ("EXPIRE", generation, GENERATION_TTL),
+        ("DEL", *subject.value_keys()),
+    ]
 
 
 def _transactions(redis: Any, subjects: set[Subject]) -> list[list[Subject]]:
@@ -142,9 +162,12 @@ _next_owed_check: float | None = None
 
 
 def owed_check_due() -> bool:
-    """After this process saw Redis fail: always. Otherwise every REDIS_REPLAY_INTERVAL,
-    for what another process or host owes (it cannot tell us through Redis)."""
+    """After this process saw Redis fail, or found a new primary (Sentinel): always.
+    Otherwise every REDIS_REPLAY_INTERVAL, for what another process or host owes (it
+    cannot tell us through Redis)."""
     global _next_owed_check
+    if sentinel.primary_moved() is not None:  # it may lack what the old one acknowledged
+        return True
     now = time.monotonic()
     interval = float(settings.REDIS_REPLAY_INTERVAL)
     if _next_owed_check is None:  # a new process: the first look is one interval away
@@ -159,8 +182,12 @@ def owed_check_due() -> bool:
 
 def owed_paid() -> bool:
     """Pay what is owed; True if anything was (what was just read may predate it)."""
+    moved = sentinel.primary_moved()
     try:
-        return owed_pay() > 0
+        paid = owed_pay()
+        if moved is not None:
+            sentinel.settled(moved)  # what was owed is now on the primary found then
+        return paid > 0
     except DatabaseError:
         # Postgres is down: no revocation can commit now, and what was owed before
         # is looked for again on the next check.
