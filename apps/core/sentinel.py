@@ -11,7 +11,7 @@ count, an anonymous session) could read back old.
 Replication is asynchronous: a primary may acknowledge a write, fail, and be replaced by
 a replica that never got it. Two things keep that from extending a grant:
 
-- `transaction_then_wait`: an invalidation's MULTI/EXEC is followed, on the same
+- WAIT (apps/core/replication.py): an invalidation's MULTI/EXEC is followed, on the same
   connection, by `WAIT REDIS_WAIT_REPLICAS REDIS_WAIT_TIMEOUT`; fewer acknowledgements
   raise a RedisError, so its OwedInvalidation row stays owed (apps/core/state/invalidation.py).
 - `PrimaryConnection`: when a connection finds the primary at an address this process
@@ -26,7 +26,6 @@ from urllib.parse import urlsplit
 
 from django_redis.client import SentinelClient as DjangoRedisSentinelClient
 from redis.connection import ConnectionPool
-from redis.exceptions import RedisError, ResponseError
 from redis.sentinel import Sentinel, SentinelConnectionPool, SentinelManagedConnection
 
 from .redis_outage import logger
@@ -158,35 +157,6 @@ def on_primary(connection: Any) -> bool:
     primary (another of its connections found the new one)."""
     seen = getattr(connection, "primary_seen", None)
     return seen is None or seen == _primary
-
-
-def transaction_then_wait(
-    redis: Any, commands: list[tuple[Any, ...]], *, replicas: int, timeout_ms: int
-) -> None:
-    """MULTI, `commands`, EXEC, then WAIT on the same connection (WAIT counts the
-    replicas that have this connection's writes), in one round trip. Raises RedisError
-    if a command failed or fewer than `replicas` acknowledged within `timeout_ms`."""
-    pool = redis.connection_pool
-    conn = pool.get_connection()
-    try:
-        conn.send_packed_command(
-            conn.pack_commands([("MULTI",), *commands, ("EXEC",), ("WAIT", replicas, timeout_ms)])
-        )
-        replies = [conn.read_response() for _ in range(len(commands) + 3)]
-    except BaseException:
-        conn.disconnect()  # a reply may be left unread: never reuse this socket
-        raise
-    finally:
-        pool.release(conn)
-    executed, acknowledged = replies[-2], replies[-1]
-    failed = [reply for reply in executed or [] if isinstance(reply, Exception)]
-    if executed is None or failed:
-        raise failed[0] if failed else ResponseError("EXEC was aborted")
-    if int(acknowledged) < replicas:
-        raise RedisError(
-            f"WAIT: {acknowledged} of {replicas} replica(s) acknowledged the invalidation "
-            f"within {timeout_ms} ms (REDIS_WAIT_REPLICAS, REDIS_WAIT_TIMEOUT); it stays owed."
-        )
 
 
 def forget() -> None:

@@ -176,7 +176,9 @@ CACHES = {
 # ms) or stays owed: apps/core/sentinel.py. Not with REDIS_CLUSTER (core.E006).
 REDIS_SENTINELS = env.list("REDIS_SENTINELS", default=[])
 REDIS_SENTINEL_SERVICE = env("REDIS_SENTINEL_SERVICE", default="tollgate")
-REDIS_WAIT_REPLICAS = env.int("REDIS_WAIT_REPLICAS", default=1)
+# On a Cluster the default is 0 (no WAIT: a Cluster may have no replicas); one with
+# replicas sets 1, or a revocation its primary took just before a crash may be lost.
+REDIS_WAIT_REPLICAS = env.int("REDIS_WAIT_REPLICAS", default=0 if REDIS_CLUSTER else 1)
 REDIS_WAIT_TIMEOUT = env.int("REDIS_WAIT_TIMEOUT", default=100)
 if REDIS_SENTINELS:
     for _alias in CACHES.values():

@@ -135,6 +135,30 @@ class RedisClusterNodes:
         _wait(lambda: self._role(primary)["role"] == "slave", timeout=30, what="demotion")
         return replica
 
+    def cut_replica(self, replica: int) -> None:
+        """From now on `replica`'s primary acknowledges writes the replica never receives:
+        the primary drops the link and the replica cannot link again (it sends a password
+        the primary refuses). It can still be promoted; `mend_replica` undoes it."""
+        primary = int(self._role(replica)["master_port"])
+        self.node(replica).config_set("masterauth", "not-the-password")
+        self.node(primary).client_kill_filter(_type="replica")
+        _wait(lambda: not self._in_sync(replica), timeout=10, what=f"replica {replica} cut")
+
+    def revive(self) -> None:
+        """Restart every killed node; each rejoins as a replica of whoever took over its
+        slots (its nodes.conf remembers the Cluster), and is waited for until in sync."""
+        for index, process in enumerate(self._processes):
+            if process.poll() is not None:
+                port = self.ports[index]
+                self._processes[index] = self._run_node(port)
+                wait_until_answering(port)
+                _wait(lambda port=port: self._in_sync(port), timeout=30, what=f"{port} back")
+        for port in self.ports:
+            _wait(lambda port=port: self._ok(port), timeout=30, what=f"node {port} ok")
+
+    def mend_replica(self, replica: int) -> None:
+        self.node(replica).config_set("masterauth", "")
+
     def kill(self, port: int) -> None:
         """SIGKILL one node, as a crashed host; the Cluster notices after the node timeout."""
         process = self._processes[self.ports.index(port)]
@@ -151,7 +175,7 @@ class RedisClusterNodes:
     def _run_node(self, port: int) -> subprocess.Popen[bytes]:
         assert self._root is not None
         home = self._root / str(port)
-        home.mkdir()
+        home.mkdir(exist_ok=True)  # a revived node keeps its nodes.conf
         return subprocess.Popen(  # noqa: S603 (fixed arguments)
             [
                 REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1",

@@ -35,6 +35,7 @@ def cluster_nodes() -> Iterator[RedisClusterNodes]:
 def on_cluster(cluster_nodes, settings) -> Iterator[RedisCluster]:  # type: ignore[no-untyped-def]
     """Every cache alias on the Cluster, as REDIS_CLUSTER=on configures it."""
     settings.CACHES = on(cluster_nodes)  # setting_changed: Django's caches and the near cache reset
+    settings.REDIS_WAIT_REPLICAS = 0  # REDIS_CLUSTER=on's default: these primaries have no replica
     cluster_nodes.flush()
     last_seen.forget()
     yield get_redis_connection("default")

@@ -39,6 +39,8 @@ def replicated() -> Iterator[RedisClusterNodes]:
 def member(replicated, settings, user, subscribe) -> Iterator[tuple[Client, dict[str, Any]]]:  # type: ignore[no-untyped-def]
     """A paying member signed in on the replicated Cluster, their gated page open."""
     settings.CACHES = on(replicated)
+    settings.REDIS_WAIT_REPLICAS = 1  # as the README says for a Cluster with replicas
+    settings.REDIS_WAIT_TIMEOUT = 400  # niced servers on a loaded machine
     last_seen.forget()
     sub = subscribe("pro_monthly")
     browser = Client()
@@ -46,6 +48,7 @@ def member(replicated, settings, user, subscribe) -> Iterator[tuple[Client, dict
     assert browser.get(reverse("web:reports")).status_code == 200
     yield browser, sub
     last_seen.forget()
+    replicated.revive()  # a node a test killed is back, as a replica: the next test has one
 
 
 def primary_of_user(user_id: int) -> int:
@@ -94,10 +97,51 @@ def test_a_crashed_primary_costs_speed_not_correctness(
     replicated.wait_promoted(replica, dead=old)
     # Past the circuit breaker's pause after the last failure: Redis is read again.
     monkeypatch.setattr(redis_outage, "RETRY_AFTER_SECONDS", 0.0)
+    alone = browser.get(reverse("web:reports"))  # the new primary has no replica yet
+
+    assert alone.status_code == 302  # no cached grant came back with the new primary
+    assert alone.wsgi_request.user == user
+    assert primary_of_user(user.pk) == replica
+    assert OwedInvalidation.objects.exists()  # WAIT: with no replica it cannot count yet
+
+    replicated.revive()  # the old primary is back, as the new one's replica
     after = browser.get(reverse("web:reports"))
 
-    assert after.status_code == 302  # no cached grant came back with the new primary
-    assert after.wsgi_request.user == user
-    assert primary_of_user(user.pk) == replica
-    assert not OwedInvalidation.objects.exists()  # paid before anything cached was read
+    assert after.status_code == 302
+    assert not OwedInvalidation.objects.exists()  # paid once a replica could take it
     assert revoke(fake_stripe, send_event, sub).status_code == 200  # Stripe's retry
+
+
+@pytest.mark.parametrize("wait_replicas", [1, 0], ids=["wait", "no-wait"])
+def test_a_revocation_the_crashed_primary_acknowledged_and_never_replicated(
+    replicated, member, user, fake_stripe, send_event, monkeypatch, settings, wait_replicas
+):
+    """The lost-write case: the primary takes the revocation's INCR and dies before its
+    replica has it. With REDIS_WAIT_REPLICAS=1 the INCR did not count as taken (no replica
+    acknowledged it), so it stays owed and is paid on the promoted replica: no stale grant.
+    With 0 (no WAIT, the default on a Cluster) the webhook's 200 was a promise the crash
+    broke, and the old grant is served again from the promoted replica's cache."""
+    settings.REDIS_WAIT_REPLICAS = wait_replicas
+    browser, sub = member
+    old = primary_of_user(user.pk)
+    replica = replicated.replica_of(old)
+    replicated.cut_replica(replica)
+
+    answered = None
+    with contextlib.suppress(RedisError):  # WAIT: no replica has it, so it stays owed
+        answered = revoke(fake_stripe, send_event, sub).status_code
+    replicated.kill(old)
+    replicated.wait_promoted(replica, dead=old)
+    replicated.mend_replica(replica)
+    monkeypatch.setattr(redis_outage, "RETRY_AFTER_SECONDS", 0.0)
+    after = browser.get(reverse("web:reports"))
+
+    if wait_replicas:
+        assert answered is None  # 5xx: Stripe delivers it again
+        assert after.status_code == 302  # decided from Postgres while it is owed
+        replicated.revive()
+        assert browser.get(reverse("web:reports")).status_code == 302
+        assert not OwedInvalidation.objects.exists()  # paid on the promoted replica
+    else:
+        assert answered == 200
+        assert after.status_code == 200  # the stale grant REDIS_WAIT_REPLICAS=1 prevents

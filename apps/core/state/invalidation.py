@@ -27,7 +27,7 @@ from redis.cluster import RedisCluster
 from redis.exceptions import RedisError
 from redis.sentinel import SentinelConnectionPool
 
-from .. import sentinel
+from .. import replication, sentinel
 from ..models import OwedInvalidation
 from ..near_cache import near_cache
 from .guard import guarded, is_down, reporting
@@ -58,12 +58,23 @@ def invalidate(subjects: Iterable[Subject]) -> None:
         if isinstance(getattr(redis, "connection_pool", None), SentinelConnectionPool):
             # Replication is asynchronous: what no replica has, a failover may lose. So
             # it counts as taken only once REDIS_WAIT_REPLICAS replicas have it too.
-            sentinel.transaction_then_wait(
+            replication.transaction_then_wait(
                 redis,
                 [command for subject in unique for command in _moves(subject)],
                 replicas=settings.REDIS_WAIT_REPLICAS,
                 timeout_ms=settings.REDIS_WAIT_TIMEOUT,
             )
+        elif isinstance(redis, RedisCluster) and settings.REDIS_WAIT_REPLICAS > 0:
+            # The same on a Cluster with replicas, per hash tag on the node that owns it
+            # (WAIT counts the replicas of the connection's own node).
+            for group in _transactions(redis, unique):
+                node = redis.get_node_from_key(group[0].generation_key)
+                replication.transaction_then_wait(
+                    node.redis_connection,
+                    [command for subject in group for command in _moves(subject)],
+                    replicas=settings.REDIS_WAIT_REPLICAS,
+                    timeout_ms=settings.REDIS_WAIT_TIMEOUT,
+                )
         else:
             for group in _transactions(redis, unique):
                 pipe = redis.pipeline(transaction=True)
