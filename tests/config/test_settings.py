@@ -3,30 +3,14 @@
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-PRODUCTION_ENV = {
-    "SECRET_KEY": "test-only-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP",
-    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/tollgate",
-    "REDIS_URL": "redis://127.0.0.1:6379/0",
-    "ALLOWED_HOSTS": "tollgate.example.com",
-}
+from tests.settings_process import PRODUCTION_ENV, ROOT, django_process
 
 
 def _django(module: str, code: str, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV and k != "DEBUG"}
-    clean.update(env, DJANGO_SETTINGS_MODULE=module)
-    return subprocess.run(  # noqa: S603 - our own interpreter and fixed arguments
-        [sys.executable, "-c", f"import django; django.setup(); {code}"],
-        cwd=ROOT,
-        env=clean,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    return django_process(code, module=module, **env)
 
 
 @pytest.mark.parametrize(

@@ -2,14 +2,12 @@
 Sentinel); apps/core/sentinel.py. The running topology is tests/topology/test_sentinel.py."""
 
 import copy
-import os
-import subprocess
-import sys
 
 import pytest
 
 from apps.core import sentinel
 from apps.core.checks import check_near_cache, check_redis_sentinel
+from tests.settings_process import PRODUCTION_ENV, django_process
 
 SENTINELS = ["10.0.0.5:26379", "10.0.0.6:26379", "sentinel-3.internal:26379"]
 
@@ -107,26 +105,19 @@ def test_without_sentinels_nothing_is_checked(settings):
     ("entries", "passes"), [("127.0.0.1:26379,127.0.0.1:26380", True), ("nope", False)]
 )
 def test_redis_sentinels_in_production_configures_both_aliases_or_fails_the_check(entries, passes):
-    env = {
-        **{k: v for k, v in os.environ.items() if k != "DEBUG"},
-        "DJANGO_SETTINGS_MODULE": "config.settings.production",
-        "SECRET_KEY": "test-only-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP",
-        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/tollgate",
-        "ALLOWED_HOSTS": "tollgate.example.com",
-        "REDIS_URL": "redis://unused:6379/2",
-        "REDIS_SENTINELS": entries,
-        "REDIS_SENTINEL_SERVICE": "billing",
-    }
     code = (
-        "import django; django.setup(); from django.conf import settings; "
-        "from django.core.management import call_command; "
+        "from django.conf import settings; from django.core.management import call_command; "
         "print(sorted({(a['LOCATION'], a['OPTIONS']['CLIENT_CLASS']) "
         "for a in settings.CACHES.values()})); "
         "call_command('check')"
     )
-    result = subprocess.run(  # noqa: S603 - our own interpreter and fixed arguments
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
-    )
+    variables = {
+        **PRODUCTION_ENV,
+        "REDIS_URL": "redis://unused:6379/2",
+        "REDIS_SENTINELS": entries,
+        "REDIS_SENTINEL_SERVICE": "billing",
+    }
+    result = django_process(code, **variables)
 
     assert "[('redis://billing/2', 'apps.core.sentinel.SentinelClient')]" in result.stdout, (
         result.stderr

@@ -10,15 +10,15 @@ Ports are free ones picked at start, each with its bus port (+10000) free too.
 """
 
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import redis
+
+from tests.topology.servers import client, free_ports, wait_for
 
 REDIS_SERVER = "/usr/bin/redis-server"
 REDIS_CLI = "/usr/bin/redis-cli"
@@ -34,42 +34,8 @@ def require_binaries() -> None:
         )
 
 
-def _free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def free_ports(count: int) -> list[int]:
-    """Ports that are free, and whose bus ports are free too."""
-    ports: list[int] = []
-    while len(ports) < count:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = int(probe.getsockname()[1])
-        if port + BUS_OFFSET < 65_536 and _free(port + BUS_OFFSET) and port not in ports:
-            ports.append(port)
-    return ports
-
-
-def _wait(condition, *, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if condition():
-                return
-        except (redis.RedisError, OSError):
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(f"Redis Cluster: timed out waiting for {what}")
-
-
 def wait_until_answering(port: int) -> None:
-    node = redis.Redis(host="127.0.0.1", port=port, socket_timeout=5)
-    _wait(node.ping, timeout=10, what=f"redis-server on {port} to answer")
+    wait_for(client(port).ping, timeout=10, what=f"redis-server on {port} to answer")
 
 
 @dataclass
@@ -86,12 +52,12 @@ class RedisClusterNodes:
         return f"redis://127.0.0.1:{self.ports[0]}"
 
     def node(self, port: int) -> redis.Redis:
-        return redis.Redis(host="127.0.0.1", port=port, socket_timeout=5)
+        return client(port)
 
     def start(self) -> "RedisClusterNodes":
         require_binaries()
         self._root = Path(tempfile.mkdtemp(prefix="tollgate-cluster-"))
-        self.ports = free_ports(self.primaries * (1 + self.replicas))
+        self.ports = free_ports(self.primaries * (1 + self.replicas), also_free_at=BUS_OFFSET)
         for port in self.ports:
             self._processes.append(self._run_node(port))
         for port in self.ports:
@@ -108,9 +74,9 @@ class RedisClusterNodes:
             self.stop()
             raise RuntimeError(f"redis-cli --cluster create failed: {create.stdout!r}")
         for port in self.ports:
-            _wait(lambda port=port: self._ok(port), timeout=20, what=f"node {port} ok")
+            wait_for(lambda port=port: self._ok(port), timeout=20, what=f"node {port} ok")
         for port in self.replica_ports():
-            _wait(lambda port=port: self._in_sync(port), timeout=20, what=f"replica {port}")
+            wait_for(lambda port=port: self._in_sync(port), timeout=20, what=f"replica {port}")
         return self
 
     def _role(self, port: int) -> dict[str, Any]:
@@ -132,7 +98,7 @@ class RedisClusterNodes:
         self.node(replica).execute_command("CLUSTER FAILOVER")
         self.wait_promoted(replica)
         # Until the old primary has taken the new epoch it still answers for its slots.
-        _wait(lambda: self._role(primary)["role"] == "slave", timeout=30, what="demotion")
+        wait_for(lambda: self._role(primary)["role"] == "slave", timeout=30, what="demotion")
         return replica
 
     def cut_replica(self, replica: int) -> None:
@@ -142,7 +108,7 @@ class RedisClusterNodes:
         primary = int(self._role(replica)["master_port"])
         self.node(replica).config_set("masterauth", "not-the-password")
         self.node(primary).client_kill_filter(_type="replica")
-        _wait(lambda: not self._in_sync(replica), timeout=10, what=f"replica {replica} cut")
+        wait_for(lambda: not self._in_sync(replica), timeout=10, what=f"replica {replica} cut")
 
     def revive(self) -> None:
         """Restart every killed node; each rejoins as a replica of whoever took over its
@@ -152,9 +118,9 @@ class RedisClusterNodes:
                 port = self.ports[index]
                 self._processes[index] = self._run_node(port)
                 wait_until_answering(port)
-                _wait(lambda port=port: self._in_sync(port), timeout=30, what=f"{port} back")
+                wait_for(lambda port=port: self._in_sync(port), timeout=30, what=f"{port} back")
         for port in self.ports:
-            _wait(lambda port=port: self._ok(port), timeout=30, what=f"node {port} ok")
+            wait_for(lambda port=port: self._ok(port), timeout=30, what=f"node {port} ok")
 
     def mend_replica(self, replica: int) -> None:
         self.node(replica).config_set("masterauth", "")
@@ -167,10 +133,10 @@ class RedisClusterNodes:
 
     def wait_promoted(self, replica: int, *, dead: int | None = None) -> None:
         """Until `replica` is a primary and every live node reports the Cluster ok."""
-        _wait(lambda: self._role(replica)["role"] == "master", timeout=30, what="promotion")
+        wait_for(lambda: self._role(replica)["role"] == "master", timeout=30, what="promotion")
         for port in self.ports:
             if port != dead:
-                _wait(lambda port=port: self._ok(port), timeout=30, what=f"node {port} ok")
+                wait_for(lambda port=port: self._ok(port), timeout=30, what=f"node {port} ok")
 
     def _run_node(self, port: int) -> subprocess.Popen[bytes]:
         assert self._root is not None

@@ -13,15 +13,15 @@ Servers are started with `--repl-diskless-sync-delay 0`, so a replica syncs at o
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis
+
+from tests.topology.servers import client, free_ports, wait_for
 
 REDIS_SERVER = "/usr/bin/redis-server"
 SERVICE = "tollgate"
@@ -35,33 +35,6 @@ def require_binaries() -> None:
             f"{REDIS_SERVER} not found: the Redis Sentinel tests need Debian's redis-server "
             "package (apt-get install redis-server), which also runs sentinels."
         )
-
-
-def free_ports(count: int) -> list[int]:
-    ports: list[int] = []
-    while len(ports) < count:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = int(probe.getsockname()[1])
-        if port not in ports:
-            ports.append(port)
-    return ports
-
-
-def wait_for(condition: Callable[[], object], *, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if condition():
-                return
-        except (redis.RedisError, OSError):
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(f"Redis Sentinel: timed out waiting for {what}")
-
-
-def client(port: int) -> redis.Redis:
-    return redis.Redis(host="127.0.0.1", port=port, socket_timeout=5)
 
 
 @dataclass

@@ -4,9 +4,6 @@ invalidation across slots and nodes, a moved slot, a stopped Cluster, the checks
 
 import copy
 import logging
-import os
-import subprocess
-import sys
 
 import pytest
 from django.core.checks import run_checks
@@ -24,6 +21,7 @@ from apps.core.state import invalidation
 from tests.accounts.factories import UserFactory
 from tests.billing import stripe_builders as build
 from tests.reliability.conftest import outage  # noqa: F401 (a fresh circuit breaker each test)
+from tests.settings_process import PRODUCTION_ENV, django_process
 from tests.state_helpers import generation, generation_key
 from tests.topology import cluster as topology
 from tests.topology.cluster import RedisClusterNodes
@@ -164,23 +162,13 @@ def test_a_slot_moved_to_another_node_is_followed_and_revocation_still_lands(
 def test_redis_cluster_on_in_production_uses_the_cluster_client_or_names_redis_url(
     cluster_nodes, database, passes
 ):
-    env = {
-        **{k: v for k, v in os.environ.items() if k != "DEBUG"},
-        "DJANGO_SETTINGS_MODULE": "config.settings.production",
-        "SECRET_KEY": "test-only-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP",
-        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/tollgate",
-        "ALLOWED_HOSTS": "tollgate.example.com",
-        "REDIS_CLUSTER": "on",
-        "REDIS_URL": cluster_nodes.url + database,
-    }
     code = (
-        "import django; django.setup(); from django.conf import settings; "
-        "from django.core.management import call_command; "
+        "from django.conf import settings; from django.core.management import call_command; "
         "print({a['OPTIONS']['CLIENT_CLASS'] for a in settings.CACHES.values()}); "
         "call_command('check')"
     )
-    result = subprocess.run(  # noqa: S603 - our own interpreter and fixed arguments
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+    result = django_process(
+        code, **{**PRODUCTION_ENV, "REDIS_CLUSTER": "on", "REDIS_URL": cluster_nodes.url + database}
     )
 
     assert "{'apps.core.redis_cluster.ClusterClient'}" in result.stdout
