@@ -55,35 +55,36 @@ def invalidate(subjects: Iterable[Subject]) -> None:
     unique = set(subjects)
     keys = [key for subject in unique for key in (subject.generation_key, *subject.value_keys())]
     with reporting():
-        if isinstance(getattr(redis, "connection_pool", None), SentinelConnectionPool):
-            # Replication is asynchronous: what no replica has, a failover may lose. So
-            # it counts as taken only once REDIS_WAIT_REPLICAS replicas have it too.
-            replication.transaction_then_wait(
-                redis,
-                [command for subject in unique for command in _moves(subject)],
-                replicas=settings.REDIS_WAIT_REPLICAS,
-                timeout_ms=settings.REDIS_WAIT_TIMEOUT,
-            )
-        elif isinstance(redis, RedisCluster) and settings.REDIS_WAIT_REPLICAS > 0:
-            # The same on a Cluster with replicas, per hash tag on the node that owns it
-            # (WAIT counts the replicas of the connection's own node).
-            for group in _transactions(redis, unique):
-                node = redis.get_node_from_key(group[0].generation_key)
-                replication.transaction_then_wait(
-                    node.redis_connection,
-                    [command for subject in group for command in _moves(subject)],
-                    replicas=settings.REDIS_WAIT_REPLICAS,
-                    timeout_ms=settings.REDIS_WAIT_TIMEOUT,
+        replicas = _replicas_to_wait_for(redis)
+        for group in _transactions(redis, unique):
+            commands = [command for subject in group for command in _moves(subject)]
+            if replicas:
+                # Replication is asynchronous: what no replica has, a failover may lose.
+                # So it counts as taken only once `replicas` replicas have it too; WAIT
+                # counts those of the connection's own node (on a Cluster, the tag's).
+                target = (
+                    redis.get_node_from_key(group[0].generation_key).redis_connection
+                    if isinstance(redis, RedisCluster)
+                    else redis
                 )
-        else:
-            for group in _transactions(redis, unique):
+                replication.transaction_then_wait(
+                    target, commands, replicas=replicas, timeout_ms=settings.REDIS_WAIT_TIMEOUT
+                )
+            else:
                 pipe = redis.pipeline(transaction=True)
-                for subject in group:
-                    for command in _moves(subject):
-                        pipe.execute_command(*command)
+                for command in commands:
+                    pipe.execute_command(*command)
                 pipe.execute()
         near_cache().evict(keys)
         near_cache().fence()  # every thread's copy is invalid once this returns
+
+
+def _replicas_to_wait_for(redis: Any) -> int:
+    """REDIS_WAIT_REPLICAS with Sentinel or on a Cluster; a lone Redis has none to wait for."""
+    replicated = isinstance(redis, RedisCluster) or isinstance(
+        getattr(redis, "connection_pool", None), SentinelConnectionPool
+    )
+    return int(settings.REDIS_WAIT_REPLICAS) if replicated else 0
 
 
 def _moves(subject: Subject) -> list[tuple[Any, ...]]:
