@@ -9,7 +9,6 @@ Cluster promotes its replica itself once `cluster-node-timeout` (2 s here) has p
 Ports are free ones picked at start, each with its bus port (+10000) free too.
 """
 
-import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from typing import Any
 
 import redis
 
-from tests.topology.servers import client, free_ports, wait_for
+from tests.topology.servers import client, end, free_ports, wait_for
 
 REDIS_SERVER = "/usr/bin/redis-server"
 REDIS_CLI = "/usr/bin/redis-cli"
@@ -174,14 +173,6 @@ class RedisClusterNodes:
                 self.node(port).flushdb()
 
     def stop(self) -> None:
-        for process in self._processes:
-            process.terminate()
-        for process in self._processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        end(self._processes, self._root)
         self._processes.clear()
-        if self._root is not None:
-            shutil.rmtree(self._root, ignore_errors=True)
-            self._root = None
+        self._root = None

@@ -11,7 +11,6 @@ Servers are started with `--repl-diskless-sync-delay 0`, so a replica syncs at o
 """
 
 import os
-import shutil
 import signal
 import subprocess
 import tempfile
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import redis
 
-from tests.topology.servers import client, free_ports, wait_for
+from tests.topology.servers import client, end, free_ports, wait_for
 
 REDIS_SERVER = "/usr/bin/redis-server"
 SERVICE = "tollgate"
@@ -189,13 +188,6 @@ class RedisSentinelTopology:
     def stop(self) -> None:
         for process in self._processes.values():
             os.kill(process.pid, signal.SIGCONT)  # a paused server cannot stop
-            process.terminate()
-        for process in self._processes.values():
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        end(self._processes.values(), self._root)
         self._processes.clear()
-        if self._root is not None:
-            shutil.rmtree(self._root, ignore_errors=True)
-            self._root = None
+        self._root = None

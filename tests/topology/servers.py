@@ -1,9 +1,13 @@
 """What the Redis topologies started by these tests share: free loopback ports, a wait
-that tolerates a server still starting, and a plain client of one server."""
+that tolerates a server still starting, a plain client of one server, and ending the
+servers."""
 
+import shutil
 import socket
+import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from pathlib import Path
 
 import redis
 
@@ -48,3 +52,17 @@ def wait_for(condition: Callable[[], object], *, timeout: float, what: str) -> N
 
 def client(port: int) -> redis.Redis:
     return redis.Redis(host="127.0.0.1", port=port, socket_timeout=5)
+
+
+def end(processes: Iterable[subprocess.Popen[bytes]], root: Path | None) -> None:
+    """SIGTERM every server, wait for each (SIGKILL after 10 s), then remove `root`."""
+    processes = list(processes)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    if root is not None:
+        shutil.rmtree(root, ignore_errors=True)
