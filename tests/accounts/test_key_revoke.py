@@ -8,6 +8,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
 
+from apps.accounts.management.commands.tokens_rotate_key import Command
 from apps.accounts.models import SigningKey
 from apps.accounts.tokens import keys
 from apps.accounts.tokens.codec import TokenInvalidError
@@ -27,7 +28,7 @@ def sign_in(user, password):  # type: ignore[no-untyped-def]
 
 def revoke(kid: str) -> str:
     out = StringIO()
-    call_command("tokens_rotate_key", "--revoke", kid, stdout=out)
+    call_command("tokens_rotate_key", f"--revoke={kid}", stdout=out)  # a kid may start with -
     return out.getvalue()
 
 
@@ -129,3 +130,21 @@ def test_revoke_and_immediately_do_not_mix(sign_in):
     sign_in()
     with pytest.raises(CommandError):
         call_command("tokens_rotate_key", "--revoke", "x", "--immediately")
+
+
+def test_a_kid_that_starts_with_a_dash_is_revoked_as_the_help_says(
+    sign_in, django_capture_on_commit_callbacks
+):
+    """A kid is a JWK thumbprint in base64url, so one in 64 starts with "-", which argparse
+    takes for an option after a separate `--revoke` (this failed a CI run at random).
+    The command's usage is `--revoke=KID`, which reads any kid."""
+    sign_in()
+    call_command("tokens_rotate_key", "--immediately", stdout=StringIO())
+    kid = "-" + SigningKey.objects.order_by("pk").first().kid[1:]
+    SigningKey.objects.filter(pk=SigningKey.objects.order_by("pk").first().pk).update(kid=kid)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("tokens_rotate_key", f"--revoke={kid}", stdout=StringIO())
+
+    assert "--revoke=KID" in Command().create_parser("manage.py", "tokens_rotate_key").format_help()
+    assert not SigningKey.objects.filter(kid=kid).exists()

@@ -1,5 +1,7 @@
-"""`manage.py tokens_rotate_key [--immediately | --revoke KID]`: the next key that signs
-tokens, or a compromised one retired at once."""
+"""`manage.py tokens_rotate_key [--immediately | --revoke=KID]`: the next key that signs
+tokens, or a compromised one retired at once. `--revoke=KID` with the `=`: a kid is a
+base64url thumbprint, and one in 64 starts with "-", which argparse would read as an
+option after a separate `--revoke`."""
 
 from typing import Any
 
@@ -28,7 +30,8 @@ class Command(BaseCommand):
             metavar="KID",
             help=(
                 "Retire a compromised key now: unpublished, and every token it signed is "
-                "refused from the next request on (a new key signs if it was signing)."
+                "refused from the next request on (a new key signs if it was signing). "
+                "Write it as --revoke=KID: a kid may start with '-'."
             ),
         )
 
